@@ -1,0 +1,69 @@
+"""The `harness` command line. Each command lives in harness/commands/<module>.py and is
+imported only when it runs, so one broken or slow feature never slows the others."""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import sys
+from typing import Any
+
+import click
+
+from harness.errors import EXIT_USAGE, HarnessError
+from harness.redact import redact
+
+COMMANDS: dict[str, tuple[str, str]] = {
+    # name: (module in harness.commands, attribute)
+    "load": ("load", "load"),
+    "indexes": ("load", "indexes"),
+    "validate": ("load", "validate"),
+    "systems": ("load", "systems"),
+    "server": ("server", "server"),
+    "doctor": ("server", "doctor"),
+    "bench": ("bench", "bench"),
+    "compare": ("bench", "compare"),
+    "backup": ("backup", "backup"),
+    "restore-verify": ("backup", "restore_verify"),
+    "purge": ("purge", "purge"),
+    "capacity": ("capacity", "capacity"),
+}
+
+
+class LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(n for n, (m, _) in COMMANDS.items()
+                      if importlib.util.find_spec(f"harness.commands.{m}") is not None)
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name not in self.list_commands(ctx):
+            return None
+        module, attr = COMMANDS[name]
+        return getattr(importlib.import_module(f"harness.commands.{module}"), attr)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="sla-harness")
+def cli() -> None:
+    """SLA Harness: load, benchmark, back up and plan capacity for MongoDB-backed systems."""
+
+
+def main(argv: list[str] | None = None) -> Any:
+    """Entry point: every HarnessError becomes one line on stderr and its exit code."""
+    try:
+        return cli.main(args=argv, prog_name="harness", standalone_mode=False)
+    except HarnessError as exc:
+        click.echo(f"error: {exc.line()}", err=True)
+        sys.exit(exc.exit_code)
+    except click.exceptions.Abort:
+        click.echo("error: aborted", err=True)
+        sys.exit(EXIT_USAGE)
+    except click.ClickException as exc:
+        click.echo(f"error: {redact(exc.format_message())} — see `harness --help`", err=True)
+        sys.exit(EXIT_USAGE)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,165 @@
+"""`harness load`, `harness indexes`, `harness validate`, `harness systems`."""
+
+from __future__ import annotations
+
+import sys
+from datetime import datetime
+
+import click
+
+from harness import load as loader
+from harness import schema
+from harness.errors import EXIT_BREACH, HarnessError
+from harness.indexes import check as check_indexes
+from harness.options import db_option, json_option, server_from, uri_option
+from harness.output import emit_json, note, table
+from harness.spec import load_system, system_names
+
+DEFAULT_AS_OF = "2026-11-01"
+
+
+def _as_of(value: str) -> datetime:
+    try:
+        return datetime.strptime(value, "%Y-%m-%d")
+    except ValueError:
+        raise HarnessError(f"bad --as-of {value!r}", "use YYYY-MM-DD") from None
+
+
+@click.command()
+@click.argument("system_name", metavar="SYSTEM")
+@uri_option
+@db_option
+@click.option("--preset", default=None, help="Named scale preset (see `harness systems`).")
+@click.option("--scale", type=str, default=None, help="Numeric scale factor (multiplies the preset).")
+@click.option("--seed", type=int, default=42, show_default=True, help="Same seed, same data.")
+@click.option("--as-of", default=DEFAULT_AS_OF, show_default=True,
+              help="Day the generated history ends (timestamps reach back from it).")
+@click.option("--drop", is_flag=True, help="Drop the target database first.")
+@click.option("--resume", is_flag=True, help="Finish an interrupted load with the same parameters.")
+@click.option("--workers", type=click.IntRange(1, 64), default=None, help="Generator processes.")
+@click.option("--batch-size", type=click.IntRange(1, 100_000), default=500, show_default=True)
+@click.option("--no-progress", is_flag=True, help="No progress bars.")
+@json_option
+def load(system_name: str, uri: str | None, database: str | None, preset: str | None, scale: str | None,
+         seed: int, as_of: str, drop: bool, resume: bool, workers: int | None, batch_size: int,
+         no_progress: bool, as_json: bool) -> None:
+    """Fill every documented collection of SYSTEM and create its documented indexes."""
+    system = load_system(system_name)
+    scale_value = _parse_scale(scale)
+    factor = system.resolve_scale(preset, scale_value)
+    if drop and resume:
+        raise HarnessError("--drop and --resume contradict each other", "choose one")
+    server = server_from(uri)
+    params = loader.LoadParams(system=system.name, database=database or system.database, seed=seed,
+                               scale=factor, as_of=_as_of(as_of), batch_size=batch_size)
+    if workers:
+        params.workers = workers
+    counts = system.counts(factor)
+    note(f"loading {system.title} into {params.database}: {sum(counts.values()):,} documents "
+         f"(scale {factor:g}, seed {seed}, as of {as_of}, {params.workers} workers)")
+    result = loader.run(server, system, params, drop=drop, resume=resume,
+                        progress=not no_progress and sys.stderr.isatty())
+    if as_json:
+        emit_json(result.as_dict())
+        return
+    rows = [(c.name, f"{c.expected:,}", f"{c.inserted:,}", f"{c.skipped:,}", f"{c.seconds:.1f}",
+             f"{c.rate:,.0f}") for c in result.collections]
+    rows.append(("total", f"{sum(counts.values()):,}", f"{result.documents:,}",
+                 f"{sum(c.skipped for c in result.collections):,}", f"{result.seconds:.1f}",
+                 f"{result.rate:,.0f}"))
+    table(f"{system.title} → {params.database}", ["collection", "docs", "inserted", "already present",
+                                                   "seconds (s)", "docs/s"], rows)
+    _index_table(result.indexes)
+
+
+def _parse_scale(scale: str | None) -> float | None:
+    if scale is None:
+        return None
+    try:
+        value = float(scale)
+    except ValueError:
+        raise HarnessError(f"bad scale {scale!r}: it must be a positive number", "e.g. --scale 0.5") from None
+    if not value > 0 or value != value or value == float("inf"):
+        raise HarnessError(f"bad scale {scale!r}: it must be a positive number", "e.g. --scale 0.5")
+    return value
+
+
+def _index_table(statuses: list) -> None:
+    table("indexes", ["collection", "index", "status", "detail"],
+          [(s.collection, s.index, s.status, s.detail) for s in statuses])
+
+
+@click.command()
+@click.argument("system_name", metavar="SYSTEM")
+@uri_option
+@db_option
+@click.option("--check", is_flag=True, help="Report drift between live and documented indexes; exit 1 on drift.")
+@json_option
+def indexes(system_name: str, uri: str | None, database: str | None, check: bool, as_json: bool) -> None:
+    """Create (default) or --check the documented indexes of SYSTEM."""
+    from harness.indexes import create
+
+    system = load_system(system_name)
+    server = server_from(uri, quiet=as_json)
+    db = server.client()[database or system.database]
+    statuses = check_indexes(db, system, server.caps) if check else create(db, system, server.caps)
+    drift = [s for s in statuses if s.is_drift]
+    if as_json:
+        emit_json({"system": system.name, "database": db.name, "server": server.caps.server,
+                   "drift": len(drift), "indexes": [vars(s) | {"drift": s.is_drift} for s in statuses]})
+    else:
+        _index_table(statuses)
+        if check:
+            note(f"{len(drift)} drifted, {sum(s.status == 'unsupported' for s in statuses)} not honoured by "
+                 f"this server, {sum(s.status == 'ok' for s in statuses)} ok")
+    if check and drift:
+        sys.exit(EXIT_BREACH)
+
+
+@click.command()
+@click.argument("system_name", metavar="SYSTEM")
+@uri_option
+@db_option
+@click.option("--sample", type=click.IntRange(1, 100_000), default=200, show_default=True)
+@json_option
+def validate(system_name: str, uri: str | None, database: str | None, sample: int, as_json: bool) -> None:
+    """Check a sample of each collection against the documented fields, types and enums."""
+    system = load_system(system_name)
+    server = server_from(uri, quiet=as_json)
+    db = server.client()[database or system.database]
+    report = {}
+    for coll in system.collections:
+        problems: list[str] = []
+        docs = list(db[coll.name].find().limit(sample))
+        if not docs:
+            problems.append("collection is empty")
+        for doc in docs:
+            problems += [f"{doc.get('_id')}: {p}" for p in schema.check(doc, coll.fields)]
+        report[coll.name] = {"sampled": len(docs), "problems": problems[:20], "problem_count": len(problems)}
+    bad = sum(r["problem_count"] for r in report.values())
+    if as_json:
+        emit_json({"system": system.name, "database": db.name, "collections": report, "problems": bad})
+    else:
+        table(f"schema check of {db.name}", ["collection", "sampled", "problems", "first problem"],
+              [(k, v["sampled"], v["problem_count"], (v["problems"] or [""])[0]) for k, v in report.items()])
+    if bad:
+        sys.exit(EXIT_BREACH)
+
+
+@click.command()
+@json_option
+def systems(as_json: bool) -> None:
+    """List the systems in fixtures/ with their collections and presets."""
+    out = []
+    for name in system_names():
+        s = load_system(name)
+        out.append({"name": name, "title": s.title, "seed": s.seed_doc, "database": s.database,
+                    "collections": len(s.collections), "indexes": sum(len(c.indexes) for c in s.collections),
+                    "presets": {k: {"scale": p.scale, "documents": sum(s.counts(p.scale).values()),
+                                    "description": p.description} for k, p in s.presets.items()}})
+    if as_json:
+        emit_json(out)
+        return
+    table("systems", ["system", "seed", "database", "collections", "indexes", "presets (documents)"],
+          [(o["name"], o["seed"], o["database"], o["collections"], o["indexes"],
+            ", ".join(f"{k}={v['documents']:,}" for k, v in o["presets"].items())) for o in out])

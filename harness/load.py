@@ -1,0 +1,255 @@
+"""`harness load`: fill every collection of a system, then create its documented indexes.
+
+Batches of documents are generated and inserted by worker processes (unordered bulk inserts,
+each worker with its own connection) while the parent tracks progress. Every finished batch is
+recorded in the target database's `harness_meta` collection, and `_id`s are deterministic, so a
+load interrupted at any point resumes with `--resume`: finished batches are skipped, unfinished
+ones are re-inserted and duplicate `_id`s from their partial first attempt are ignored.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from pymongo.database import Database
+from pymongo.errors import BulkWriteError, PyMongoError
+
+from harness.datagen import Gen, utc_day
+from harness.errors import HarnessError
+from harness.indexes import IndexStatus
+from harness.indexes import create as create_indexes
+from harness.servers import Server
+from harness.spec import System, fixtures_dir, load_system
+
+META = "harness_meta"
+DUPLICATE_KEY = 11000
+
+
+@dataclass
+class LoadParams:
+    system: str
+    database: str
+    seed: int
+    scale: float
+    as_of: datetime
+    batch_size: int = 500
+    workers: int = max(1, os.cpu_count() or 1)
+
+    def identity(self) -> dict[str, Any]:
+        """What must match for a resume to continue the same data set."""
+        return {"system": self.system, "seed": self.seed, "scale": self.scale, "as_of": self.as_of}
+
+
+@dataclass
+class CollectionResult:
+    name: str
+    expected: int
+    inserted: int = 0
+    skipped: int = 0  # already present from an interrupted run
+    seconds: float = 0.0
+
+    @property
+    def rate(self) -> float:
+        return self.inserted / self.seconds if self.seconds > 0 else 0.0
+
+
+@dataclass
+class LoadResult:
+    params: LoadParams
+    server: str
+    collections: list[CollectionResult] = field(default_factory=list)
+    indexes: list[IndexStatus] = field(default_factory=list)
+    seconds: float = 0.0
+    resumed: bool = False
+
+    @property
+    def documents(self) -> int:
+        return sum(c.inserted for c in self.collections)
+
+    @property
+    def rate(self) -> float:
+        return self.documents / self.seconds if self.seconds > 0 else 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "system": self.params.system, "database": self.params.database, "seed": self.params.seed,
+            "scale": self.params.scale, "as_of": self.params.as_of.isoformat(), "server": self.server,
+            "resumed": self.resumed, "seconds": round(self.seconds, 3), "documents": self.documents,
+            "docs_per_second": round(self.rate, 1),
+            "collections": [{"name": c.name, "expected": c.expected, "inserted": c.inserted,
+                             "already_present": c.skipped, "seconds": round(c.seconds, 3),
+                             "docs_per_second": round(c.rate, 1)} for c in self.collections],
+            "indexes": [vars(i) for i in self.indexes],
+        }
+
+
+# ---------------------------------------------------------------------------------------------
+# Worker side.
+
+_W: dict[str, Any] = {}
+
+
+def _init_worker(fixtures: str, system: str, seed: int, as_of: datetime, counts: dict[str, int],
+                 uri: str, database: str) -> None:
+    os.environ["HARNESS_FIXTURES"] = fixtures
+    spec = load_system(system)
+    from pymongo import MongoClient
+
+    _W["gen"] = Gen(spec, seed, as_of, counts)
+    _W["makers"] = {c.name: c.make for c in spec.collections}
+    _W["db"] = MongoClient(uri, serverSelectionTimeoutMS=10000, tz_aware=False)[database]
+
+
+def build(gen: Gen, make: Any, collection: str, start: int, end: int) -> list[dict[str, Any]]:
+    docs = []
+    for i in range(start, end):
+        gen.begin(collection, i)
+        docs.append(make(gen, i))
+    return docs
+
+
+def _insert(db: Database, collection: str, docs: list[dict[str, Any]], tolerate_dups: bool) -> tuple[int, int]:
+    """Insert unordered; returns (inserted, already present)."""
+    try:
+        result = db[collection].insert_many(docs, ordered=False)
+        return len(result.inserted_ids), 0
+    except BulkWriteError as exc:
+        errors = exc.details.get("writeErrors", [])
+        dups = [e for e in errors if e.get("code") == DUPLICATE_KEY]
+        if tolerate_dups and len(dups) == len(errors):
+            return exc.details.get("nInserted", 0), len(dups)
+        first = errors[0] if errors else {}
+        raise HarnessError(f"insert into {collection} failed: {first.get('errmsg', exc)}",
+                           "if a unique key collided, this is a fixture bug; report it") from exc
+
+
+def _run_batch(task: tuple[str, int, int, int, bool]) -> tuple[str, int, int, int]:
+    collection, batch, start, end, tolerate = task
+    docs = build(_W["gen"], _W["makers"][collection], collection, start, end)
+    inserted, present = _insert(_W["db"], collection, docs, tolerate)
+    return collection, batch, inserted, present
+
+
+# ---------------------------------------------------------------------------------------------
+# Parent side.
+
+
+def _has_data(db: Database) -> list[str]:
+    names = [n for n in db.list_collection_names() if n != META and not n.startswith("system.")]
+    return [n for n in names if db[n].estimated_document_count() > 0]
+
+
+def prepare(db: Database, params: LoadParams, counts: dict[str, int], drop: bool, resume: bool
+            ) -> tuple[dict[str, set[int]], bool]:
+    """Decide what to do with the target database; returns (done batches, resumed)."""
+    meta = db[META].find_one({"_id": "load"})
+    if drop:
+        db.client.drop_database(db.name)
+        meta = None
+    elif resume and meta:
+        stored = {k: meta.get(k) for k in params.identity()}
+        if stored != params.identity():
+            diff = ", ".join(f"{k}={stored[k]!r} (now {v!r})" for k, v in params.identity().items()
+                             if stored[k] != v)
+            raise HarnessError(f"cannot resume {db.name}: it was loaded with {diff}",
+                               "rerun with the original --seed/--scale/--as-of, or use --drop")
+        return {c: set(v) for c, v in (meta.get("done") or {}).items()}, True
+    else:
+        busy = _has_data(db)
+        if busy:
+            raise HarnessError(f"database {db.name} already holds data ({', '.join(busy[:4])})",
+                               "pass --drop to replace it or --resume to finish an interrupted load")
+    db[META].replace_one({"_id": "load"}, {"_id": "load", **params.identity(), "database": params.database,
+                                           "counts": counts, "status": "running", "done": {},
+                                           "started_at": datetime.utcnow()}, upsert=True)
+    return {}, False
+
+
+def tasks(params: LoadParams, counts: dict[str, int], done: dict[str, set[int]], system: System,
+          resumed: bool) -> list[tuple[str, int, int, int, bool]]:
+    out = []
+    for coll in system.collections:
+        n, size = counts[coll.name], params.batch_size
+        for batch, start in enumerate(range(0, n, size)):
+            if batch not in done.get(coll.name, set()):
+                out.append((coll.name, batch, start, min(n, start + size), resumed))
+    return out
+
+
+def run(server: Server, system: System, params: LoadParams, drop: bool = False, resume: bool = False,
+        progress: bool = True) -> LoadResult:
+    counts = system.counts(params.scale)
+    db = server.client()[params.database]
+    try:
+        done, resumed = prepare(db, params, counts, drop, resume)
+    except PyMongoError as exc:
+        raise HarnessError(f"cannot prepare {params.database}: {exc}") from exc
+    result = LoadResult(params, server.caps.server, resumed=resumed)
+    by_name = {c.name: CollectionResult(c.name, counts[c.name]) for c in system.collections}
+    result.collections = list(by_name.values())
+    work = tasks(params, counts, done, system, resumed)
+    for coll in system.collections:  # batches already finished count as present
+        finished = done.get(coll.name, set())
+        by_name[coll.name].skipped = sum(min(params.batch_size, counts[coll.name] - b * params.batch_size)
+                                         for b in finished)
+    started = time.perf_counter()
+    bars = _bars(system, counts, by_name) if progress else {}
+    first_seen: dict[str, float] = {}
+    ctx = mp.get_context("spawn")
+    init = (str(fixtures_dir().resolve()), system.name, params.seed, params.as_of, counts, server.uri,
+            params.database)
+    try:
+        with ctx.Pool(params.workers, initializer=_init_worker, initargs=init) as pool:
+            begun = time.perf_counter()
+            for coll_name, batch, inserted, present in pool.imap_unordered(_run_batch, work, chunksize=1):
+                first_seen.setdefault(coll_name, begun)
+                res = by_name[coll_name]
+                res.inserted += inserted
+                res.skipped += present
+                res.seconds = time.perf_counter() - first_seen[coll_name]
+                db[META].update_one({"_id": "load"}, {"$addToSet": {f"done.{coll_name}": batch}})
+                if coll_name in bars:
+                    bars[coll_name].update(inserted + present)
+    except KeyboardInterrupt:
+        raise HarnessError(f"load of {params.database} interrupted",
+                           "rerun the same command with --resume to finish it") from None
+    finally:
+        for bar in bars.values():
+            bar.close()
+    result.indexes = create_indexes(db, system, server.caps)
+    _verify_counts(db, counts)
+    result.seconds = time.perf_counter() - started
+    db[META].update_one({"_id": "load"}, {"$set": {"status": "complete", "finished_at": datetime.utcnow(),
+                                                   "seconds": result.seconds}})
+    return result
+
+
+def _verify_counts(db: Database, counts: dict[str, int]) -> None:
+    wrong = {name: (db[name].count_documents({}), n) for name, n in counts.items()}
+    wrong = {k: v for k, v in wrong.items() if v[0] != v[1]}
+    if wrong:
+        detail = ", ".join(f"{k}: {have} of {want}" for k, (have, want) in wrong.items())
+        raise HarnessError(f"load of {db.name} ended with wrong counts: {detail}",
+                           "rerun with --resume; if it persists, rerun with --drop")
+
+
+def _bars(system: System, counts: dict[str, int], by_name: dict[str, CollectionResult]) -> dict[str, Any]:
+    from tqdm import tqdm
+
+    width = max(len(c.name) for c in system.collections)
+    return {c.name: tqdm(total=counts[c.name], initial=by_name[c.name].skipped, desc=c.name.ljust(width),
+                         unit="doc", position=n, leave=True, dynamic_ncols=True, mininterval=0.3)
+            for n, c in enumerate(system.collections)}
+
+
+def default_as_of() -> datetime:
+    return utc_day()
+
+
+def read_meta(db: Database) -> dict[str, Any] | None:
+    return db[META].find_one({"_id": "load"})

@@ -1,0 +1,99 @@
+"""Check documents against a collection's documented fields (types, enums, nesting).
+
+Used by tests on generated data, by `harness validate`, and by restore verification.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Any
+
+from bson import ObjectId
+
+from harness.spec import T
+
+_MISSING = object()
+
+
+def _values(doc: Any, path: list[str]) -> Iterator[Any]:
+    """Yield every value at `path`; `x[]` steps into each element of array x."""
+    if not path:
+        yield doc
+        return
+    head, rest = path[0], path[1:]
+    many = head.endswith("[]")
+    key = head[:-2] if many else head
+    if not isinstance(doc, dict):
+        return
+    value = doc.get(key, _MISSING)
+    if many:
+        if isinstance(value, list):
+            for item in value:
+                yield from _values(item, rest)
+        elif value is _MISSING or value is None:
+            yield _MISSING if not rest else _MISSING
+        else:
+            yield TypeError(f"{key} is not an array")
+        return
+    if value is _MISSING or value is None:
+        yield value if not rest else _MISSING
+        return
+    yield from _values(value, rest)
+
+
+def _is_uuid(value: Any) -> bool:
+    if isinstance(value, uuid.UUID):
+        return True
+    if not isinstance(value, str):
+        return False
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True
+
+
+_CHECKS = {
+    "str": lambda v: isinstance(v, str),
+    "int": lambda v: isinstance(v, int) and not isinstance(v, bool),
+    "float": lambda v: isinstance(v, float) or (isinstance(v, int) and not isinstance(v, bool)),
+    "number": lambda v: isinstance(v, int | float) and not isinstance(v, bool),
+    "bool": lambda v: isinstance(v, bool),
+    "date": lambda v: isinstance(v, datetime),
+    "oid": lambda v: isinstance(v, ObjectId),
+    "uuid": _is_uuid,
+    "dict": lambda v: isinstance(v, dict),
+    "list": lambda v: isinstance(v, list),
+    "any": lambda v: True,
+}
+
+
+def check(doc: dict[str, Any], fields: dict[str, T]) -> list[str]:
+    """Problems with `doc` against `fields`; empty when the document matches the schema."""
+    problems: list[str] = []
+    for path, t in fields.items():
+        parts = path.split(".")
+        for value in _values(doc, parts):
+            if isinstance(value, TypeError):
+                problems.append(f"{path}: {value}")
+                continue
+            if value is _MISSING or value is None:
+                if not t.optional:
+                    problems.append(f"{path}: missing")
+                continue
+            if not _CHECKS[t.kind](value):
+                problems.append(f"{path}: expected {t.kind}, got {type(value).__name__} {value!r:.40}")
+            elif t.enum and value not in t.enum:
+                problems.append(f"{path}: {value!r} not in {list(t.enum)}")
+            elif t.pattern and not re.fullmatch(t.pattern, value):
+                problems.append(f"{path}: {value!r} does not match {t.pattern}")
+    return problems
+
+
+def values(doc: dict[str, Any], path: str) -> list[Any]:
+    """All present values at a dotted path (for reference and uniqueness checks)."""
+    return [v for v in _values(doc, path.split(".")) if v is not _MISSING and v is not None
+            and not isinstance(v, TypeError)]

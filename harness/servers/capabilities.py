@@ -1,0 +1,171 @@
+"""Probe what a server really honours, once per connection, on a scratch collection.
+
+Wire-compatible servers differ: nx-27017 silently drops an index on a field named `id` and
+descending directions, FerretDB has no `$text`. Commands consult this profile and say plainly
+when they need something the server lacks, instead of failing obscurely or passing falsely.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from pymongo import MongoClient
+from pymongo.errors import DuplicateKeyError, PyMongoError
+
+from harness.errors import CapabilityMissing
+
+DESCRIPTIONS = {
+    "unique_index_on_id": "a unique index on a field named `id` is created and enforced",
+    "descending_keys": "descending index keys keep their direction",
+    "index_names": "index names given at creation are kept",
+    "text_index": "text indexes can be created and `$text` queries use them",
+    "text_index_listed": "text indexes appear in listIndexes",
+    "lookup": "$lookup joins",
+    "group": "$group aggregation",
+    "date_to_string": "$dateToString",
+    "explain": "explain returns a plan the harness can read",
+    "replica_set": "replica set (oplog, --oplog dumps, point-in-time restore)",
+    "coll_stats": "collStats with sizes",
+}
+
+
+@dataclass
+class Capabilities:
+    kind: str = "unknown"  # mongodb | nx-27017 | ferretdb | unknown
+    server: str = "unknown server"  # human-readable name and version
+    version: str | None = None
+    unique_index_on_id: bool = False
+    descending_keys: bool = False
+    index_names: bool = False
+    text_index: bool = False
+    text_index_listed: bool = False
+    lookup: bool = False
+    group: bool = False
+    date_to_string: bool = False
+    explain: bool = False
+    explain_format: str = "unknown"  # mongodb | sqlite | unknown
+    replica_set: bool = False
+    coll_stats: bool = False
+    notes: list[str] = field(default_factory=list)
+
+    def has(self, name: str) -> bool:
+        return bool(getattr(self, name))
+
+    def require(self, *names: str, purpose: str) -> None:
+        missing = [n for n in names if not self.has(n)]
+        if missing:
+            what = "; ".join(DESCRIPTIONS.get(n, n) for n in missing)
+            raise CapabilityMissing(f"{self.server} cannot {purpose}: it lacks {what}",
+                                    "run against real MongoDB (see README) for this")
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def table(self) -> list[tuple[str, str]]:
+        rows = [("server", self.server), ("explain format", self.explain_format)]
+        rows += [(DESCRIPTIONS[k], "yes" if getattr(self, k) else "NO") for k in DESCRIPTIONS]
+        return rows
+
+
+def _flavour(client: MongoClient) -> tuple[str, str, str | None]:
+    info = client.admin.command("buildInfo")
+    if info.get("process") == "nx_27017":
+        return "nx-27017", "nx-27017 (MongoDB wire protocol on SQLite)", info.get("version")
+    if "ferretdbVersion" in info or "ferretdb" in str(info.get("ferretdb", "")).lower():
+        version = info.get("ferretdbVersion") or info.get("version")
+        return "ferretdb", f"FerretDB {version}", version
+    version = info.get("version")
+    return "mongodb", f"MongoDB {version}", version
+
+
+def _attempt(fn: Any) -> Any:
+    try:
+        return fn()
+    except (PyMongoError, KeyError, TypeError, ValueError):
+        return None
+
+
+def probe(client: MongoClient) -> Capabilities:
+    """Exercise each capability on a scratch database that is dropped afterwards."""
+    kind, server, version = _flavour(client)
+    caps = Capabilities(kind=kind, server=server, version=version)
+    hello = client.admin.command("hello")
+    caps.replica_set = bool(hello.get("setName"))
+    db = client[f"harness_probe_{secrets.token_hex(4)}"]
+    try:
+        _probe_db(db, caps)
+    finally:
+        _attempt(lambda: client.drop_database(db.name))
+    if not caps.unique_index_on_id:
+        caps.notes.append("unique indexes on `id` are not honoured (DoIt's id_index, BMD's primary keys)")
+    if not caps.descending_keys:
+        caps.notes.append("descending index keys are stored ascending")
+    if not caps.text_index:
+        caps.notes.append("no $text: text-search queries cannot run")
+    return caps
+
+
+def _listed(coll: Any) -> list[dict[str, Any]]:
+    return [dict(ix) for ix in coll.list_indexes()]
+
+
+def _probe_db(db: Any, caps: Capabilities) -> None:
+    t = db["probe"]
+    t.insert_many([{"id": "a", "a": 1, "b": 2, "n": "alpha beta", "d": "gamma", "at": _now()},
+                   {"id": "b", "a": 2, "b": 3, "n": "delta", "d": "epsilon", "at": _now()}])
+    db["other"].insert_one({"a": 1, "x": "joined"})
+
+    # unique index on a field named `id`: listed and enforced
+    if _attempt(lambda: t.create_index("id", unique=True, name="probe_id")):
+        listed = any(dict(ix["key"]) == {"id": 1} and ix.get("unique") for ix in _listed(t))
+        try:
+            t.insert_one({"id": "a"})
+            enforced = False
+        except DuplicateKeyError:
+            enforced = True
+        except PyMongoError:
+            enforced = False
+        caps.unique_index_on_id = listed and enforced
+        caps.index_names = any(ix.get("name") == "probe_id" for ix in _listed(t))
+
+    # a compound index with a descending key keeps its direction
+    if _attempt(lambda: t.create_index([("a", 1), ("b", -1)], name="probe_desc")):
+        caps.descending_keys = any(list(dict(ix["key"]).items()) == [("a", 1), ("b", -1)]
+                                   for ix in _listed(t))
+        caps.index_names = caps.index_names or any(ix.get("name") == "probe_desc" for ix in _listed(t))
+
+    # text index and $text
+    if _attempt(lambda: t.create_index([("n", "text"), ("d", "text")])):
+        hits = _attempt(lambda: list(t.find({"$text": {"$search": "alpha"}})))
+        caps.text_index = bool(hits) and len(hits) == 1
+        caps.text_index_listed = any("_fts" in dict(ix["key"]) or "text" in dict(ix["key"]).values()
+                                     for ix in _listed(t))
+
+    joined = _attempt(lambda: list(t.aggregate([
+        {"$match": {"a": 1}},
+        {"$lookup": {"from": "other", "localField": "a", "foreignField": "a", "as": "j"}}])))
+    caps.lookup = bool(joined) and len(joined[0].get("j", [])) == 1
+    grouped = _attempt(lambda: list(db["other"].aggregate([{"$group": {"_id": "$x", "n": {"$sum": 1}}}])))
+    caps.group = bool(grouped) and grouped[0].get("n") == 1 and grouped[0].get("_id") == "joined"
+    days = _attempt(lambda: list(t.aggregate([
+        {"$project": {"d": {"$dateToString": {"format": "%Y-%m-%d", "date": "$at"}}}}])))
+    caps.date_to_string = bool(days) and isinstance(days[0].get("d"), str) and len(days[0]["d"]) == 10
+
+    plan = _attempt(lambda: db.command("explain", {"find": "probe", "filter": {"a": 1}},
+                                       verbosity="queryPlanner"))
+    if plan:
+        from harness.explain import detect_format
+
+        caps.explain_format = detect_format(plan)
+        caps.explain = caps.explain_format != "unknown"
+    stats = _attempt(lambda: db.command("collStats", "probe"))
+    caps.coll_stats = bool(stats) and "size" in stats and "count" in stats
+
+
+def _now() -> Any:
+    from datetime import UTC, datetime
+
+    return datetime.now(UTC).replace(tzinfo=None, microsecond=0)
+

@@ -1,0 +1,257 @@
+"""The embedded default server: started on first use, reused across commands, stopped cleanly.
+
+Preference: a real `mongod` on PATH, then MongoDB 7 in Docker through testcontainers when an
+engine answers, then `nx-27017` (wire protocol on SQLite, installed with the harness).
+FerretDB (built from its Go module into the tools dir) can be chosen with `--backend`.
+State lives in `$HARNESS_HOME/server.json`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from pymongo import MongoClient
+from pymongo.errors import PyMongoError
+
+from harness.errors import HarnessError
+from harness.tools import find_tool, state_dir
+
+BACKENDS = ("mongod", "docker", "nx-27017", "ferretdb")
+
+
+def _state_file() -> Path:
+    return state_dir() / "server.json"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _answers(uri: str, timeout_ms: int = 1500) -> bool:
+    client = MongoClient(uri, serverSelectionTimeoutMS=timeout_ms, connectTimeoutMS=timeout_ms)
+    try:
+        client.admin.command("ping")
+        return True
+    except PyMongoError:
+        return False
+    finally:
+        client.close()
+
+
+def _pid_alive(pid: int | None) -> bool:
+    if not pid:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def read_state() -> dict[str, Any] | None:
+    path = _state_file()
+    if not path.is_file():
+        return None
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def status() -> dict[str, Any] | None:
+    """The running embedded server's state, or None (stale state is cleared)."""
+    state = read_state()
+    if state and _answers(state["uri"]):
+        return state
+    if state:
+        _state_file().unlink(missing_ok=True)
+    return None
+
+
+def docker_engine_answers() -> bool:
+    if not find_tool("docker"):
+        return False
+    try:
+        return subprocess.run(["docker", "info"], capture_output=True, timeout=10).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+
+
+def available_backends() -> list[str]:
+    out = []
+    if find_tool("mongod"):
+        out.append("mongod")
+    if docker_engine_answers():
+        out.append("docker")
+    if find_tool("nx-27017") or _nx_module():
+        out.append("nx-27017")
+    if find_tool("ferretdb"):
+        out.append("ferretdb")
+    return out
+
+
+def _nx_module() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("nx_27017") is not None
+
+
+def ensure_running(backend: str | None = None) -> dict[str, Any]:
+    state = status()
+    if state and (backend is None or state["backend"] == backend):
+        return state
+    if state:
+        raise HarnessError(f"the embedded server already runs {state['backend']}",
+                           "run `harness server stop` first to switch backends")
+    return start(backend)
+
+
+def start(backend: str | None = None, port: int | None = None) -> dict[str, Any]:
+    """Start the chosen (or preferred available) backend and record its state."""
+    if status():
+        raise HarnessError("the embedded server is already running", "see `harness server status`")
+    avail = available_backends()
+    if backend is None:
+        order = [b for b in ("mongod", "docker", "nx-27017") if b in avail]
+        if not order:
+            raise HarnessError("no embedded server available: no mongod, no Docker engine, no nx-27017",
+                               "pip install nx-27017, or pass --uri to a running MongoDB")
+        backend = order[0]
+    elif backend not in BACKENDS:
+        raise HarnessError(f"unknown backend {backend!r}", f"choose one of: {', '.join(BACKENDS)}")
+    elif backend not in avail:
+        raise HarnessError(f"backend {backend!r} is not available here",
+                           "see `harness doctor`; FerretDB and the tools build with scripts/setup-tools")
+    port = port or free_port()
+    data = state_dir() / f"data-{backend}"
+    data.mkdir(parents=True, exist_ok=True)
+    state = {"backend": backend, "port": port, "data_dir": str(data), "started_at": time.time()}
+    state.update(_LAUNCH[backend](port, data))
+    _wait_ready(state)
+    _state_file().write_text(json.dumps(state, indent=2))
+    return state
+
+
+def _spawn(argv: list[str], log: Path) -> int:
+    with open(log, "ab") as out:
+        proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                start_new_session=True)
+    return proc.pid
+
+
+def _launch_nx(port: int, data: Path) -> dict[str, Any]:
+    exe = find_tool("nx-27017")
+    argv = [exe] if exe else [sys.executable, "-m", "nx_27017.nx_27017"]
+    argv += ["--data-dir", str(data), "--host", "127.0.0.1", "--port", str(port),
+             "--log-file", str(data / "nx.log"), "--pid-file", str(data / "nx.pid")]
+    pid = _spawn(argv, data / "stdout.log")
+    return {"pid": pid, "uri": f"mongodb://127.0.0.1:{port}/"}
+
+
+def _launch_ferretdb(port: int, data: Path) -> dict[str, Any]:
+    exe = find_tool("ferretdb")
+    assert exe
+    (data / "state").mkdir(exist_ok=True)
+    argv = [exe, "--handler=sqlite", f"--sqlite-url=file:{data}/", f"--listen-addr=127.0.0.1:{port}",
+            f"--state-dir={data / 'state'}", "--telemetry=disable", "--log-level=warn",
+            "--debug-addr=-"]
+    pid = _spawn(argv, data / "ferretdb.log")
+    return {"pid": pid, "uri": f"mongodb://127.0.0.1:{port}/"}
+
+
+def _launch_mongod(port: int, data: Path) -> dict[str, Any]:
+    exe = find_tool("mongod")
+    assert exe
+    argv = [exe, "--dbpath", str(data), "--port", str(port), "--bind_ip", "127.0.0.1",
+            "--replSet", "rs0", "--logpath", str(data / "mongod.log")]
+    pid = _spawn(argv, data / "stdout.log")
+    uri = f"mongodb://127.0.0.1:{port}/?directConnection=true"
+    deadline = time.time() + 60
+    while time.time() < deadline and not _answers(uri, 500):
+        time.sleep(0.3)
+    client = MongoClient(uri, serverSelectionTimeoutMS=5000)
+    try:
+        client.admin.command("replSetInitiate", {"_id": "rs0", "members": [
+            {"_id": 0, "host": f"127.0.0.1:{port}"}]})
+    except PyMongoError:
+        pass  # already initiated on a reused data directory
+    finally:
+        client.close()
+    return {"pid": pid, "uri": uri}
+
+
+def _launch_docker(port: int, data: Path) -> dict[str, Any]:
+    os.environ.setdefault("TESTCONTAINERS_RYUK_DISABLED", "true")  # outlive this command
+    from testcontainers.mongodb import MongoDbContainer
+
+    container = MongoDbContainer("mongo:7").with_bind_ports(27017, port)
+    container.start()
+    return {"pid": None, "container": container.get_wrapped_container().id,
+            "uri": container.get_connection_url()}
+
+
+_LAUNCH = {"nx-27017": _launch_nx, "ferretdb": _launch_ferretdb, "mongod": _launch_mongod,
+           "docker": _launch_docker}
+
+
+def _wait_ready(state: dict[str, Any], timeout: float = 60.0) -> None:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if _answers(state["uri"], 500):
+            return
+        if state.get("pid") and not _pid_alive(state["pid"]):
+            raise HarnessError(f"embedded {state['backend']} exited during start-up",
+                               f"see the logs in {state['data_dir']}")
+        time.sleep(0.2)
+    _terminate(state)
+    raise HarnessError(f"embedded {state['backend']} did not answer within {timeout:.0f}s",
+                       f"see the logs in {state['data_dir']}")
+
+
+def _terminate(state: dict[str, Any]) -> None:
+    if state.get("container"):
+        subprocess.run(["docker", "rm", "-f", state["container"]], capture_output=True)
+        return
+    pid = state.get("pid")
+    if not _pid_alive(pid):
+        return
+    for sig, wait in ((signal.SIGTERM, 10.0), (signal.SIGKILL, 5.0)):
+        try:
+            os.killpg(pid, sig)
+        except ProcessLookupError:
+            return
+        deadline = time.time() + wait
+        while time.time() < deadline:
+            if not _pid_alive(pid) or _reaped(pid):
+                return
+            time.sleep(0.1)
+
+
+def _reaped(pid: int) -> bool:
+    try:
+        done, _ = os.waitpid(pid, os.WNOHANG)
+        return done == pid
+    except ChildProcessError:
+        return False
+
+
+def stop() -> dict[str, Any] | None:
+    """Stop the embedded server (data stays for the next start)."""
+    state = read_state()
+    if not state:
+        return None
+    _terminate(state)
+    _state_file().unlink(missing_ok=True)
+    return state

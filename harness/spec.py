@@ -1,0 +1,287 @@
+"""What a system's data is: collections, fields, references, indexes, scale, growth, retention.
+
+A fixture module (`fixtures/<name>.py`) builds one `System` from these dataclasses and exposes
+it as `SYSTEM`. The harness never imports a fixture by name: adding a sixth system means
+adding a file to `fixtures/` (and a locustfile to `workloads/`), nothing in `harness/`.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import sys
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from harness.errors import HarnessError
+
+if TYPE_CHECKING:
+    from harness.datagen import Gen
+
+# ---------------------------------------------------------------------------------------------
+# Field types: the documented schema, checked against generated (and restored) documents.
+
+
+@dataclass(frozen=True)
+class T:
+    """A documented field type. `kind` is one of: str, int, float, number, bool, date, oid,
+    uuid, dict, list, any. `enum` restricts values; `optional` allows absence or null."""
+
+    kind: str
+    enum: tuple[Any, ...] = ()
+    optional: bool = False
+    pattern: str | None = None  # a regular expression a str must match in full
+
+    def opt(self) -> T:
+        return T(self.kind, self.enum, True, self.pattern)
+
+
+def enum(*values: Any, optional: bool = False) -> T:
+    kind = "str" if all(isinstance(v, str) for v in values) else "any"
+    return T(kind, tuple(values), optional)
+
+
+STR, INT, FLOAT, NUM, BOOL, DATE = T("str"), T("int"), T("float"), T("number"), T("bool"), T("date")
+OID, UUID, DICT, LIST, ANY = T("oid"), T("uuid"), T("dict"), T("list"), T("any")
+DAY = T("str", pattern=r"\d{4}-\d{2}-\d{2}")  # YYYY-MM-DD strings
+ISO = T("str", pattern=r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z")  # ISO-8601 strings
+
+
+# ---------------------------------------------------------------------------------------------
+# Indexes and references.
+
+
+@dataclass(frozen=True)
+class Index:
+    """A documented index. `keys` keep their documented order; a direction is 1, -1 or "text"."""
+
+    keys: tuple[tuple[str, int | str], ...]
+    unique: bool = False
+    name: str | None = None  # only when the seed names the index
+    note: str = ""  # where the seed is ambiguous, what we decided and why
+
+    @property
+    def is_text(self) -> bool:
+        return any(d == "text" for _, d in self.keys)
+
+    @property
+    def has_descending(self) -> bool:
+        return any(d == -1 for _, d in self.keys)
+
+    def describe(self) -> str:
+        keys = ", ".join(f"{k}: {d!r}" if d == "text" else f"{k}: {d}" for k, d in self.keys)
+        opts = " unique" if self.unique else ""
+        return f"{{{keys}}}{opts}" + (f" ({self.name})" if self.name else "")
+
+
+def idx(*keys: str | tuple[str, int | str], unique: bool = False, name: str | None = None,
+        note: str = "") -> Index:
+    """Shorthand: idx("email", unique=True), idx(("user_id", 1), ("updated_at", -1))."""
+    pairs = tuple((k, 1) if isinstance(k, str) else (k[0], k[1]) for k in keys)
+    return Index(pairs, unique, name, note)
+
+
+def text(*fields: str, name: str | None = None, note: str = "") -> Index:
+    return Index(tuple((f, "text") for f in fields), False, name, note)
+
+
+@dataclass(frozen=True)
+class Ref:
+    """`field` (dotted; `[]` marks array elements, e.g. "members[]") holds values of
+    `target.target_field`. Every value must point at an existing document."""
+
+    field: str
+    target: str
+    target_field: str = "_id"
+
+
+# ---------------------------------------------------------------------------------------------
+# Counts, growth and retention.
+
+
+@dataclass(frozen=True)
+class Count:
+    """How many documents at scale 1: `base` for a root collection, or `ratio` per document of
+    `per` (1:1 when `one_to_one`, child i belongs to parent i)."""
+
+    base: int = 0
+    per: str | None = None
+    ratio: float = 1.0
+    one_to_one: bool = False
+
+
+@dataclass(frozen=True)
+class Growth:
+    """Growth model for capacity planning: new documents per active user per day (or per new
+    user for per-user collections), and how embedded arrays grow per document per day."""
+
+    docs_per_user_day: float = 0.0
+    per_new_user: float = 0.0  # documents created once per new user (profiles, 1:1 documents)
+    array_items_per_day: dict[str, float] = field(default_factory=dict)  # "messages" -> items/day
+    array_cap: dict[str, int] = field(default_factory=dict)  # documented bound, if any
+
+
+@dataclass(frozen=True)
+class Retention:
+    """One data-retention rule (seed 004's lifecycle table). `action`:
+    - "delete": delete documents matching `match` whose `age_field` is older than `days`;
+    - "pull": remove elements of array `target` whose `age_field` (inside the element) is older;
+    - "unset": unset `target` on documents whose `age_field` is older;
+    - "archive": set `target` to the `value` on matching documents older than `days`.
+    `cascade` names (collection, field, parent_field) pairs deleted along with a deleted doc."""
+
+    name: str
+    collection: str
+    age_field: str
+    days: int
+    action: str = "delete"
+    match: dict[str, Any] = field(default_factory=dict)
+    target: str | None = None
+    value: Any = None
+    cascade: tuple[tuple[str, str, str], ...] = ()
+    policy: str = ""  # the seed's own words
+
+
+# ---------------------------------------------------------------------------------------------
+# Collections and systems.
+
+Maker = Callable[["Gen", int], dict[str, Any]]
+KeyMaker = Callable[["Gen", int], dict[str, Any]]
+
+
+@dataclass
+class Collection:
+    name: str
+    count: Count
+    make: Maker  # builds document i; must be a pure function of (seed, i)
+    fields: dict[str, T]  # documented schema: dotted path ("a.b", "arr[].x") -> type
+    indexes: list[Index] = field(default_factory=list)
+    refs: list[Ref] = field(default_factory=list)
+    unique: list[str] = field(default_factory=list)  # unique fields, indexed or not
+    keys: KeyMaker | None = None  # attributes other collections reference (ids, dates)
+    growth: Growth = field(default_factory=Growth)
+    note: str = ""
+
+
+@dataclass
+class Preset:
+    scale: float
+    description: str
+
+
+DEFAULT_PRESETS: dict[str, Preset] = {
+    "tiny": Preset(0.02, "smoke tests: a few hundred documents"),
+    "default": Preset(1.0, "about a minute on the embedded sandbox server"),
+    "staging": Preset(25.0, "a staging-sized data set"),
+    "production": Preset(500.0, "production-sized: needs a real MongoDB and disk"),
+}
+
+
+@dataclass
+class System:
+    name: str
+    title: str
+    seed_doc: str  # e.g. "004 MasterX" — where the design comes from
+    database: str
+    collections: list[Collection]
+    history_years: float = 6.0  # timestamps spread back this far from --as-of
+    retention: list[Retention] = field(default_factory=list)
+    retention_note: str = ""  # e.g. "the seed documents no retention policy"
+    assumptions: list[str] = field(default_factory=list)
+    presets: dict[str, Preset] = field(default_factory=lambda: dict(DEFAULT_PRESETS))
+    user_collection: str = "users"  # the collection whose count is "users" in growth models
+    user_growth_per_month: float = 0.05  # assumed user growth for capacity planning
+    daily_active_share: float = 0.2  # assumed share of users active on a given day
+    engine: str = "mongodb"  # the seed's own engine (BMD is PostgreSQL); data goes to mongodb
+
+    def collection(self, name: str) -> Collection:
+        for c in self.collections:
+            if c.name == name:
+                return c
+        raise HarnessError(f"system {self.name!r} has no collection {name!r}",
+                           f"known: {', '.join(c.name for c in self.collections)}")
+
+    def counts(self, scale: float) -> dict[str, int]:
+        """Documents per collection at `scale`, resolving per-parent ratios in order."""
+        out: dict[str, int] = {}
+        pending = list(self.collections)
+        while pending:
+            progressed = False
+            for c in list(pending):
+                if c.count.per is None:
+                    out[c.name] = max(1, round(c.count.base * scale))
+                elif c.count.per in out:
+                    parent = out[c.count.per]
+                    out[c.name] = parent if c.count.one_to_one else max(1, round(parent * c.count.ratio))
+                else:
+                    continue
+                pending.remove(c)
+                progressed = True
+            if not progressed:
+                names = ", ".join(c.name for c in pending)
+                raise HarnessError(f"system {self.name!r}: count cycle or unknown parent in {names}")
+        return out
+
+    def resolve_scale(self, preset: str | None, scale: float | None) -> float:
+        if scale is not None:
+            if not scale > 0:
+                raise HarnessError(f"bad scale {scale!r}: it must be a positive number",
+                                   "e.g. --scale 0.5 or --preset default")
+            if preset is None:
+                return float(scale)
+        name = preset or "default"
+        if name not in self.presets:
+            raise HarnessError(f"unknown preset {name!r}",
+                               f"choose one of: {', '.join(self.presets)}")
+        return self.presets[name].scale * (scale if scale is not None else 1.0)
+
+
+# ---------------------------------------------------------------------------------------------
+# Discovery.
+
+
+def fixtures_dir() -> Path:
+    """`HARNESS_FIXTURES`, else ./fixtures, else the repository's fixtures/ beside harness/."""
+    env = os.environ.get("HARNESS_FIXTURES")
+    if env:
+        return Path(env)
+    here = Path.cwd() / "fixtures"
+    if here.is_dir():
+        return here
+    return Path(__file__).resolve().parent.parent / "fixtures"
+
+
+def system_names() -> list[str]:
+    return sorted(p.stem for p in fixtures_dir().glob("*.py") if not p.stem.startswith("_"))
+
+
+_CACHE: dict[str, System] = {}
+
+
+def load_system(name: str) -> System:
+    """Import fixtures/<name>.py and return its SYSTEM."""
+    if name in _CACHE:
+        return _CACHE[name]
+    path = fixtures_dir() / f"{name}.py"
+    if not path.is_file():
+        known = ", ".join(system_names()) or "none found"
+        raise HarnessError(f"unknown system {name!r}", f"known systems: {known}")
+    module_name = f"harness_fixture_{name}"
+    spec = importlib.util.spec_from_file_location(module_name, path)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[module_name] = module
+    spec.loader.exec_module(module)
+    system = getattr(module, "SYSTEM", None)
+    if not isinstance(system, System):
+        raise HarnessError(f"{path} defines no SYSTEM", "a fixture must set SYSTEM = System(...)")
+    _CACHE[name] = system
+    return system
+
+
+def all_indexes(system: System) -> Iterable[tuple[str, Index]]:
+    for c in system.collections:
+        for i in c.indexes:
+            yield c.name, i
