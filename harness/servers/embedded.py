@@ -134,13 +134,19 @@ def start(backend: str | None = None, port: int | None = None) -> dict[str, Any]
     elif backend not in avail:
         raise HarnessError(f"backend {backend!r} is not available here",
                            "see `harness doctor`; FerretDB and the tools build with scripts/setup-tools")
+    state = launch(backend, state_dir() / f"data-{backend}", port)
+    _state_file().write_text(json.dumps(state, indent=2))
+    return state
+
+
+def launch(backend: str, data: Path, port: int | None = None) -> dict[str, Any]:
+    """Start `backend` as a separate process on a loopback port and wait until it answers.
+    Tests use this directly with their own data directory; stop it with `terminate`."""
     port = port or free_port()
-    data = state_dir() / f"data-{backend}"
     data.mkdir(parents=True, exist_ok=True)
     state = {"backend": backend, "port": port, "data_dir": str(data), "started_at": time.time()}
     state.update(_LAUNCH[backend](port, data))
     _wait_ready(state)
-    _state_file().write_text(json.dumps(state, indent=2))
     return state
 
 
@@ -215,12 +221,12 @@ def _wait_ready(state: dict[str, Any], timeout: float = 60.0) -> None:
             raise HarnessError(f"embedded {state['backend']} exited during start-up",
                                f"see the logs in {state['data_dir']}")
         time.sleep(0.2)
-    _terminate(state)
+    terminate(state)
     raise HarnessError(f"embedded {state['backend']} did not answer within {timeout:.0f}s",
                        f"see the logs in {state['data_dir']}")
 
 
-def _terminate(state: dict[str, Any]) -> None:
+def terminate(state: dict[str, Any]) -> None:
     if state.get("container"):
         subprocess.run(["docker", "rm", "-f", state["container"]], capture_output=True)
         return
@@ -252,6 +258,6 @@ def stop() -> dict[str, Any] | None:
     state = read_state()
     if not state:
         return None
-    _terminate(state)
+    terminate(state)
     _state_file().unlink(missing_ok=True)
     return state
