@@ -115,9 +115,14 @@ def create(db: Database, system: System, caps: Capabilities) -> list[IndexStatus
                                                else "degraded", "already present"))
                     continue
                 name = db[coll.name].create_indexes([_model(index)])[0]
-                created.append((coll.name, name))
                 live = [dict(ix) for ix in db[coll.name].list_indexes()]
-                results.append(IndexStatus(coll.name, index.describe(), "ok", "created"))
+                match, _ = _find_live(index, live, caps)  # some servers rename what they create
+                created.append((coll.name, match["name"] if match else name))
+                if index.has_descending and not caps.descending_keys:
+                    results.append(IndexStatus(coll.name, index.describe(), "degraded",
+                                               f"created; {caps.server} keeps descending keys ascending"))
+                else:
+                    results.append(IndexStatus(coll.name, index.describe(), "ok", "created"))
     except (OperationFailure, PyMongoError, HarnessError) as exc:
         for coll_name, name in created:
             with contextlib.suppress(PyMongoError):

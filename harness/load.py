@@ -9,6 +9,7 @@ ones are re-inserted and duplicate `_id`s from their partial first attempt are i
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing as mp
 import os
 import time
@@ -17,7 +18,7 @@ from datetime import datetime
 from typing import Any
 
 from pymongo.database import Database
-from pymongo.errors import BulkWriteError, PyMongoError
+from pymongo.errors import BulkWriteError, DuplicateKeyError, PyMongoError
 
 from harness.datagen import Gen, utc_day
 from harness.errors import HarnessError
@@ -152,21 +153,25 @@ def prepare(db: Database, params: LoadParams, counts: dict[str, int], drop: bool
         db.client.drop_database(db.name)
         meta = None
     elif resume and meta:
+        params.batch_size = meta.get("batch_size", params.batch_size)  # batches are numbered in its units
         stored = {k: meta.get(k) for k in params.identity()}
         if stored != params.identity():
             diff = ", ".join(f"{k}={stored[k]!r} (now {v!r})" for k, v in params.identity().items()
                              if stored[k] != v)
             raise HarnessError(f"cannot resume {db.name}: it was loaded with {diff}",
                                "rerun with the original --seed/--scale/--as-of, or use --drop")
-        return {c: set(v) for c, v in (meta.get("done") or {}).items()}, True
+        done: dict[str, set[int]] = {}
+        for mark in db[META].find({"kind": "batch"}):
+            done.setdefault(mark["collection"], set()).add(mark["batch"])
+        return done, True
     else:
         busy = _has_data(db)
         if busy:
             raise HarnessError(f"database {db.name} already holds data ({', '.join(busy[:4])})",
                                "pass --drop to replace it or --resume to finish an interrupted load")
-    db[META].replace_one({"_id": "load"}, {"_id": "load", **params.identity(), "database": params.database,
-                                           "counts": counts, "status": "running", "done": {},
-                                           "started_at": datetime.utcnow()}, upsert=True)
+    db[META].drop()
+    db[META].insert_one({"_id": "load", **params.identity(), "database": params.database, "counts": counts,
+                         "batch_size": params.batch_size, "status": "running", "started_at": datetime.utcnow()})
     return {}, False
 
 
@@ -212,7 +217,7 @@ def run(server: Server, system: System, params: LoadParams, drop: bool = False, 
                 res.inserted += inserted
                 res.skipped += present
                 res.seconds = time.perf_counter() - first_seen[coll_name]
-                db[META].update_one({"_id": "load"}, {"$addToSet": {f"done.{coll_name}": batch}})
+                _mark_done(db, coll_name, batch)
                 if coll_name in bars:
                     bars[coll_name].update(inserted + present)
     except KeyboardInterrupt:
@@ -227,6 +232,14 @@ def run(server: Server, system: System, params: LoadParams, drop: bool = False, 
     db[META].update_one({"_id": "load"}, {"$set": {"status": "complete", "finished_at": datetime.utcnow(),
                                                    "seconds": result.seconds}})
     return result
+
+
+def _mark_done(db: Database, collection: str, batch: int) -> None:
+    """One document per finished batch: plain inserts work on every wire-compatible server
+    (nx-27017 silently ignores $addToSet on nested paths)."""
+    with contextlib.suppress(DuplicateKeyError):
+        db[META].insert_one({"_id": f"batch:{collection}:{batch}", "kind": "batch", "collection": collection,
+                             "batch": batch})
 
 
 def _verify_counts(db: Database, counts: dict[str, int]) -> None:

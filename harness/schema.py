@@ -18,6 +18,9 @@ from harness.spec import T
 _MISSING = object()
 
 
+_ABSENT_PARENT = object()  # an intermediate object or array on the path is absent
+
+
 def _values(doc: Any, path: list[str]) -> Iterator[Any]:
     """Yield every value at `path`; `x[]` steps into each element of array x."""
     if not path:
@@ -29,19 +32,27 @@ def _values(doc: Any, path: list[str]) -> Iterator[Any]:
     if not isinstance(doc, dict):
         return
     value = doc.get(key, _MISSING)
-    if many:
-        if isinstance(value, list):
-            for item in value:
-                yield from _values(item, rest)
-        elif value is _MISSING or value is None:
-            yield _MISSING if not rest else _MISSING
-        else:
-            yield TypeError(f"{key} is not an array")
-        return
     if value is _MISSING or value is None:
-        yield value if not rest else _MISSING
+        if not many:  # an absent array has no elements to check; declare the array to require it
+            yield _ABSENT_PARENT if rest else _MISSING
+        return
+    if many:
+        if not isinstance(value, list):
+            yield TypeError(f"{key} is not an array")
+            return
+        for item in value:
+            yield from _values(item, rest)
         return
     yield from _values(value, rest)
+
+
+def _ancestors(path: str) -> list[str]:
+    """'a.b[].c' -> ['a', 'a.b[]', 'a.b']: the forms in which enclosing fields are declared."""
+    parts, out = path.split("."), []
+    for n in range(1, len(parts)):
+        prefix = ".".join(parts[:n])
+        out += [prefix, prefix[:-2]] if prefix.endswith("[]") else [prefix]
+    return out
 
 
 def _is_uuid(value: Any) -> bool:
@@ -75,10 +86,14 @@ def check(doc: dict[str, Any], fields: dict[str, T]) -> list[str]:
     """Problems with `doc` against `fields`; empty when the document matches the schema."""
     problems: list[str] = []
     for path, t in fields.items():
-        parts = path.split(".")
-        for value in _values(doc, parts):
+        optional_parent = any(fields[a].optional for a in _ancestors(path) if a in fields)
+        for value in _values(doc, path.split(".")):
             if isinstance(value, TypeError):
                 problems.append(f"{path}: {value}")
+                continue
+            if value is _ABSENT_PARENT:
+                if not (t.optional or optional_parent):
+                    problems.append(f"{path}: missing (an enclosing field is absent)")
                 continue
             if value is _MISSING or value is None:
                 if not t.optional:
@@ -95,5 +110,5 @@ def check(doc: dict[str, Any], fields: dict[str, T]) -> list[str]:
 
 def values(doc: dict[str, Any], path: str) -> list[Any]:
     """All present values at a dotted path (for reference and uniqueness checks)."""
-    return [v for v in _values(doc, path.split(".")) if v is not _MISSING and v is not None
-            and not isinstance(v, TypeError)]
+    return [v for v in _values(doc, path.split(".")) if v is not _MISSING and v is not _ABSENT_PARENT
+            and v is not None and not isinstance(v, TypeError)]

@@ -123,25 +123,54 @@ class Growth:
     array_cap: dict[str, int] = field(default_factory=dict)  # documented bound, if any
 
 
+RETENTION_ACTIONS = ("delete", "pull", "unset", "archive", "keep", "manual")
+
+
 @dataclass(frozen=True)
 class Retention:
-    """One data-retention rule (seed 004's lifecycle table). `action`:
-    - "delete": delete documents matching `match` whose `age_field` is older than `days`;
-    - "pull": remove elements of array `target` whose `age_field` (inside the element) is older;
-    - "unset": unset `target` on documents whose `age_field` is older;
-    - "archive": set `target` to the `value` on matching documents older than `days`.
-    `cascade` names (collection, field, parent_field) pairs deleted along with a deleted doc."""
+    """One data-retention rule (a row of the seed's lifecycle table), applied by `harness purge`.
+
+    A document is past the rule's cutoff when its `age_field` is older than `as_of - days`.
+    `action`:
+    - "delete": delete matching documents past the cutoff, and with each the documents of
+      `cascade` ((collection, field, parent_field): collection.field == parent.parent_field);
+    - "pull": remove the elements of array `target` whose `age_field` (inside the element) is
+      past the cutoff; the document stays;
+    - "unset": remove `fields` (the detail) from matching documents past the cutoff;
+    - "archive": set `target` to `value` on matching documents past the cutoff;
+    - "keep" / "manual": documented, nothing to purge ("retain indefinitely", or "user-controlled"
+      retention the harness cannot decide); listed so the seed's table is shown in full.
+    `match` is a MongoDB filter of plain equality / $ne / $in conditions on top-level fields."""
 
     name: str
     collection: str
-    age_field: str
-    days: int
+    age_field: str = ""
+    days: int = 0
     action: str = "delete"
     match: dict[str, Any] = field(default_factory=dict)
     target: str | None = None
     value: Any = None
+    fields: tuple[str, ...] = ()
     cascade: tuple[tuple[str, str, str], ...] = ()
     policy: str = ""  # the seed's own words
+
+    def __post_init__(self) -> None:
+        if self.action not in RETENTION_ACTIONS:
+            raise HarnessError(f"retention rule {self.name!r}: unknown action {self.action!r}",
+                               f"choose one of: {', '.join(RETENTION_ACTIONS)}")
+        needs = {"pull": self.target and self.age_field, "archive": self.target, "unset": self.fields,
+                 "delete": self.age_field}
+        if self.action in needs and not needs[self.action]:
+            raise HarnessError(f"retention rule {self.name!r}: action {self.action!r} is incomplete",
+                               "delete needs age_field; pull needs target and age_field; archive needs "
+                               "target; unset needs fields")
+        if self.action in ("delete", "pull", "unset", "archive") and self.days <= 0:
+            raise HarnessError(f"retention rule {self.name!r}: days must be positive")
+
+    @property
+    def purges(self) -> bool:
+        """Whether `harness purge` changes data for this rule."""
+        return self.action not in ("keep", "manual")
 
 
 # ---------------------------------------------------------------------------------------------
