@@ -100,6 +100,7 @@ class Gen:
         self._keycache: dict[tuple[str, int], dict[str, Any]] = {}
         self._keygen: Gen | None = None
         self._layouts: dict[str, list[int]] = {}
+        self._cumulative: dict[tuple[int, int], Any] = {}
 
     # -- seeding --------------------------------------------------------------------------
     def begin(self, collection: str, i: int) -> Gen:
@@ -209,19 +210,37 @@ class Gen:
         return seq[int(self.rng.random() * len(seq))]
 
     def weighted(self, seq: Sequence[X], weights: Sequence[float]) -> X:
-        return self.rng.choices(seq, weights)[0]
+        """One element of seq with the given relative weights (cumulative sums cached)."""
+        key = (id(seq), id(weights))
+        cum = self._cumulative.get(key)
+        if cum is None:
+            total, cum = 0.0, []
+            for w in weights:
+                total += w
+                cum.append(total)
+            self._cumulative[key] = cum = (cum, seq, weights)  # keep seq/weights alive: ids stay unique
+        return seq[bisect.bisect_right(cum[0], self.rng.random() * cum[0][-1])]
 
     def some(self, seq: Sequence[X], lo: int, hi: int) -> list[X]:
-        return self.rng.sample(list(seq), min(len(seq), self.rng.randint(lo, hi)))
+        """lo..hi distinct elements of seq, in a random order."""
+        n = len(seq)
+        k = min(n, self.randint(lo, hi))
+        if k == 0:
+            return []
+        rand = self.rng.random
+        picked: dict[int, None] = {}
+        while len(picked) < k:
+            picked[int(rand() * n)] = None
+        return [seq[j] for j in picked]
 
     def chance(self, p: float) -> bool:
         return self.rng.random() < p
 
     def randint(self, lo: int, hi: int) -> int:
-        return self.rng.randint(lo, hi)
+        return lo + int(self.rng.random() * (hi - lo + 1))
 
     def uniform(self, lo: float, hi: float, digits: int = 2) -> float:
-        return round(self.rng.uniform(lo, hi), digits)
+        return round(lo + (hi - lo) * self.rng.random(), digits)
 
     def unit(self, digits: int = 2) -> float:
         return round(self.rng.random(), digits)
@@ -249,7 +268,10 @@ class Gen:
         return self.choice(self.p.paragraphs)
 
     def words(self, lo: int, hi: int | None = None) -> list[str]:
-        return self.rng.sample(self.p.words, self.rng.randint(lo, hi or lo))
+        """lo..hi words from the pool (repeats possible, as in real text)."""
+        words, rand = self.p.words, self.rng.random
+        n = len(words)
+        return [words[int(rand() * n)] for _ in range(self.randint(lo, hi or lo))]
 
     def title(self, lo: int = 2, hi: int = 5) -> str:
         return " ".join(self.words(lo, hi)).capitalize()
@@ -285,8 +307,9 @@ class Gen:
 
     @staticmethod
     def iso(t: datetime) -> str:
-        return t.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        """ISO-8601 UTC with microseconds and Z, e.g. 2026-02-07T12:00:00.000000Z."""
+        return t.isoformat(timespec="microseconds") + "Z"
 
     @staticmethod
     def day(t: datetime) -> str:
-        return t.strftime("%Y-%m-%d")
+        return t.date().isoformat()

@@ -23,7 +23,7 @@ from pymongo.errors import BulkWriteError, DuplicateKeyError, PyMongoError
 from harness.datagen import Gen, utc_day
 from harness.errors import HarnessError
 from harness.indexes import IndexStatus
-from harness.indexes import create as create_indexes
+from harness.indexes import create as build_indexes
 from harness.servers import Server
 from harness.spec import System, fixtures_dir, load_system
 
@@ -66,6 +66,7 @@ class LoadResult:
     collections: list[CollectionResult] = field(default_factory=list)
     indexes: list[IndexStatus] = field(default_factory=list)
     seconds: float = 0.0
+    data_seconds: float = 0.0  # generation + inserts + count check, without index builds
     resumed: bool = False
 
     @property
@@ -187,7 +188,8 @@ def tasks(params: LoadParams, counts: dict[str, int], done: dict[str, set[int]],
 
 
 def run(server: Server, system: System, params: LoadParams, drop: bool = False, resume: bool = False,
-        progress: bool = True) -> LoadResult:
+        progress: bool = True, create_indexes: bool = True) -> LoadResult:
+    """Load `system` as `params` say; `create_indexes=False` only for benchmarks of the data phase."""
     counts = system.counts(params.scale)
     db = server.client()[params.database]
     try:
@@ -226,8 +228,10 @@ def run(server: Server, system: System, params: LoadParams, drop: bool = False, 
     finally:
         for bar in bars.values():
             bar.close()
-    result.indexes = create_indexes(db, system, server.caps)
     _verify_counts(db, counts)
+    result.data_seconds = time.perf_counter() - started
+    if create_indexes:
+        result.indexes = build_indexes(db, system, server.caps)
     result.seconds = time.perf_counter() - started
     db[META].update_one({"_id": "load"}, {"$set": {"status": "complete", "finished_at": datetime.utcnow(),
                                                    "seconds": result.seconds}})
