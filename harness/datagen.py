@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import bisect
 import hashlib
+import os
+import pickle
 import random
 import string
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -46,6 +48,30 @@ class Pools:
     """Realistic values drawn from Faker once, then sampled."""
 
     SIZE = 2000
+    VERSION = 1  # bump when the pools' contents change
+
+    @classmethod
+    def cached(cls, seed: int) -> Pools:
+        """Pools for `seed`, from a pickle in the state directory when one exists (building them
+        costs about a second per process; a load starts several)."""
+        import faker
+
+        from harness.tools import state_dir
+
+        path = state_dir() / f"pools-{cls.VERSION}-{cls.SIZE}-{faker.VERSION}-{seed}.pickle"
+        try:
+            with open(path, "rb") as fh:
+                pools = pickle.load(fh)
+            if isinstance(pools, cls):
+                return pools
+        except (OSError, pickle.UnpicklingError, EOFError, AttributeError):
+            pass
+        pools = cls(seed)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        with open(tmp, "wb") as fh:
+            pickle.dump(pools, fh, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(tmp, path)
+        return pools
 
     def __init__(self, seed: int) -> None:
         from faker import Faker
@@ -90,7 +116,7 @@ class Gen:
         self.as_of = utc_day(as_of) if as_of.tzinfo else as_of
         self.start = self.as_of - timedelta(days=365.25 * system.history_years)
         self.counts = counts
-        self.p = pools or Pools(seed)
+        self.p = pools or Pools.cached(seed)
         self.rng = random.Random(0)
         self.collection = ""
         self.i = 0
@@ -101,6 +127,7 @@ class Gen:
         self._keygen: Gen | None = None
         self._layouts: dict[str, list[int]] = {}
         self._cumulative: dict[tuple[int, int], Any] = {}
+        self._subpools: dict[str, list[Any]] = {}
 
     # -- seeding --------------------------------------------------------------------------
     def begin(self, collection: str, i: int) -> Gen:
@@ -187,6 +214,21 @@ class Gen:
     def sample_indices(self, collection: str, k: int) -> list[int]:
         n = self.counts[collection]
         return self.rng.sample(range(n), min(k, n))
+
+    # -- sub-document pools ---------------------------------------------------------------
+    def pooled(self, name: str, build: Callable[[Gen], X], size: int = 512) -> X:
+        """One of `size` variants of a sub-document, built once per process by `build` from a
+        generator seeded by `name`, then sampled like the value pools. Big nested arrays
+        (interactions, roadmap days, biomarker panels) cost a lookup per element instead of a
+        dozen random draws. Treat the result as read-only: it is shared between documents;
+        put per-document values (ids, timestamps) in a new dict around it."""
+        pool = self._subpools.get(name)
+        if pool is None:
+            pg = Gen(self.system, self.seed, self.as_of, self.counts, self.p)
+            pg.collection = self.collection
+            pg.rng.seed(stable_int(self.seed, self.system.name, "subpool", name))
+            pool = self._subpools[name] = [build(pg) for _ in range(size)]
+        return pool[int(self.rng.random() * len(pool))]
 
     # -- ids ------------------------------------------------------------------------------
     def oid(self, ts: datetime | None = None) -> ObjectId:
