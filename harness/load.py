@@ -52,7 +52,7 @@ class CollectionResult:
     expected: int
     inserted: int = 0
     skipped: int = 0  # already present from an interrupted run
-    seconds: float = 0.0
+    seconds: float = 0.0  # worker-seconds spent generating and inserting this collection's batches
 
     @property
     def rate(self) -> float:
@@ -130,11 +130,12 @@ def _insert(db: Database, collection: str, docs: list[dict[str, Any]], tolerate_
                            "if a unique key collided, this is a fixture bug; report it") from exc
 
 
-def _run_batch(task: tuple[str, int, int, int, bool]) -> tuple[str, int, int, int]:
+def _run_batch(task: tuple[str, int, int, int, bool]) -> tuple[str, int, int, int, float]:
     collection, batch, start, end, tolerate = task
+    began = time.perf_counter()
     docs = build(_W["gen"], _W["makers"][collection], collection, start, end)
     inserted, present = _insert(_W["db"], collection, docs, tolerate)
-    return collection, batch, inserted, present
+    return collection, batch, inserted, present, time.perf_counter() - began
 
 
 # ---------------------------------------------------------------------------------------------
@@ -206,19 +207,16 @@ def run(server: Server, system: System, params: LoadParams, drop: bool = False, 
                                          for b in finished)
     started = time.perf_counter()
     bars = _bars(system, counts, by_name) if progress else {}
-    first_seen: dict[str, float] = {}
     ctx = mp.get_context("spawn")
     init = (str(fixtures_dir().resolve()), system.name, params.seed, params.as_of, counts, server.uri,
             params.database)
     try:
         with ctx.Pool(params.workers, initializer=_init_worker, initargs=init) as pool:
-            begun = time.perf_counter()
-            for coll_name, batch, inserted, present in pool.imap_unordered(_run_batch, work, chunksize=1):
-                first_seen.setdefault(coll_name, begun)
+            for coll_name, batch, inserted, present, busy in pool.imap_unordered(_run_batch, work, chunksize=1):
                 res = by_name[coll_name]
                 res.inserted += inserted
                 res.skipped += present
-                res.seconds = time.perf_counter() - first_seen[coll_name]
+                res.seconds += busy
                 _mark_done(db, coll_name, batch)
                 if coll_name in bars:
                     bars[coll_name].update(inserted + present)

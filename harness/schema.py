@@ -13,7 +13,7 @@ from typing import Any
 
 from bson import ObjectId
 
-from harness.spec import T
+from harness.spec import Collection, T
 
 _MISSING = object()
 
@@ -112,3 +112,38 @@ def values(doc: dict[str, Any], path: str) -> list[Any]:
     """All present values at a dotted path (for reference and uniqueness checks)."""
     return [v for v in _values(doc, path.split(".")) if v is not _MISSING and v is not _ABSENT_PARENT
             and v is not None and not isinstance(v, TypeError)]
+
+
+def sample_documents(collection: Any, size: int) -> list[dict[str, Any]]:
+    """About `size` documents spread over the whole collection: `$sample` where the server has
+    it, else every k-th document of a scan (not just the first `size` in natural order)."""
+    from pymongo.errors import OperationFailure
+
+    total = collection.estimated_document_count()
+    if total <= size:
+        return list(collection.find())
+    try:
+        docs = list(collection.aggregate([{"$sample": {"size": size}}]))
+        if len(docs) >= min(size, total) * 0.9:
+            return docs
+    except OperationFailure:
+        pass
+    step = max(1, total // size)
+    return [doc for n, doc in enumerate(collection.find()) if n % step == 0][:size]
+
+
+def check_document(doc: dict[str, Any], collection: Collection) -> list[str]:
+    """`check` against the collection's fields, plus its variant's fields when it has a
+    discriminator; fields only other variants declare must be absent."""
+    if not collection.discriminator:
+        return check(doc, collection.fields)
+    kind = doc.get(collection.discriminator)
+    if kind not in collection.variants:
+        return [f"{collection.discriminator}: {kind!r} not in {list(collection.variants)}"]
+    own = collection.variants[kind]
+    problems = check(doc, {**collection.fields, **own})
+    foreign = {path.split(".")[0].removesuffix("[]") for other, fields in collection.variants.items()
+               if other != kind for path in fields} - {p.split(".")[0].removesuffix("[]") for p in own}
+    problems += [f"{f}: belongs to another {collection.discriminator}, not {kind!r}" for f in sorted(foreign)
+                 if doc.get(f) is not None]
+    return problems

@@ -192,6 +192,11 @@ class Collection:
     keys: KeyMaker | None = None  # attributes other collections reference (ids, dates)
     growth: Growth = field(default_factory=Growth)
     note: str = ""
+    # Polymorphic collections (one collection, several documented document types): the value of
+    # `discriminator` selects the variant whose fields apply on top of `fields`; fields of the
+    # other variants must be absent.
+    discriminator: str | None = None
+    variants: dict[str, dict[str, T]] = field(default_factory=dict)
 
 
 @dataclass
