@@ -223,6 +223,9 @@ def run(server: Server, system: System, params: LoadParams, drop: bool = False, 
     except KeyboardInterrupt:
         raise HarnessError(f"load of {params.database} interrupted",
                            "rerun the same command with --resume to finish it") from None
+    except PyMongoError as exc:  # e.g. the server went away mid-load
+        raise HarnessError(f"load of {params.database} failed: {type(exc).__name__}: {exc}",
+                           "fix the server, then rerun the same command with --resume") from exc
     finally:
         for bar in bars.values():
             bar.close()
