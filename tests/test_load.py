@@ -167,3 +167,37 @@ def test_resume_after_kill_mid_load(server: Server) -> None:
     assert db[loader.META].find_one({"_id": "load"})["status"] == "complete"
     server.client().drop_database(db_name)
     server.client().drop_database("t_resume_ref")
+
+
+def test_server_lost_mid_load_then_resume(tmp_path) -> None:
+    """The server dies mid-load: one error line with a resume hint; once it is back, --resume
+    finishes with exact counts. Uses its own nx-27017 process (the shared one stays up)."""
+    from harness.servers import connect, embedded
+
+    state = embedded.launch("nx-27017", tmp_path / "nx")
+    uri, db_name, scale = state["uri"], "t_lost", 0.05
+    argv = [sys.executable, "-m", "harness", "load", "masterx", "--uri", uri, "--db", db_name, "--scale",
+            str(scale), "--seed", str(TEST_SEED), "--batch-size", "20", "--workers", "2", "--no-progress",
+            "--as-of", AS_OF.strftime("%Y-%m-%d")]
+    env = {**os.environ, "MONGODB_URI": "", "HARNESS_CONNECT_TIMEOUT_MS": "2000"}
+    try:
+        proc = subprocess.Popen(argv, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+        db = connect(uri).client()[db_name]
+        deadline = time.time() + 120
+        while time.time() < deadline and _done_batches(db) < 6 and proc.poll() is None:
+            time.sleep(0.05)
+        embedded.terminate(state)  # the server goes away mid-load
+        _, err = proc.communicate(timeout=120)
+        assert proc.returncode == 2, err
+        errors = [ln for ln in err.splitlines() if ln.startswith("error:")]
+        assert len(errors) == 1 and "--resume" in errors[0] and "Traceback" not in err, err
+
+        state = embedded.launch("nx-27017", tmp_path / "nx", port=state["port"])  # same data, same port
+        resumed = subprocess.run([*argv, "--resume"], cwd=REPO, capture_output=True, text=True, env=env, timeout=600)
+        assert resumed.returncode == 0, resumed.stderr[-2000:]
+        db = connect(uri).client()[db_name]
+        for coll, n in load_system("masterx").counts(scale).items():
+            assert db[coll].count_documents({}) == n, coll
+            assert len({d["_id"] for d in db[coll].find({}, {"_id": 1})}) == n, coll
+    finally:
+        embedded.terminate(state)
