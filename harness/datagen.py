@@ -126,7 +126,7 @@ class Gen:
         self._keycache: dict[tuple[str, int], dict[str, Any]] = {}
         self._keygen: Gen | None = None
         self._layouts: dict[str, list[int]] = {}
-        self._cumulative: dict[tuple[int, int], Any] = {}
+        self._cumulative: dict[tuple[tuple, tuple], list[float]] = {}
         self._subpools: dict[str, list[Any]] = {}
 
     # -- seeding --------------------------------------------------------------------------
@@ -252,16 +252,18 @@ class Gen:
         return seq[int(self.rng.random() * len(seq))]
 
     def weighted(self, seq: Sequence[X], weights: Sequence[float]) -> X:
-        """One element of seq with the given relative weights (cumulative sums cached)."""
-        key = (id(seq), id(weights))
-        cum = self._cumulative.get(key)
+        """One element of seq with the given relative weights. Cumulative sums are cached per
+        distinct (seq, weights) tuple pair; other sequences are summed per call."""
+        if not (isinstance(weights, tuple) and isinstance(seq, tuple)):
+            return self.rng.choices(seq, weights)[0]
+        cum = self._cumulative.get((seq, weights))
         if cum is None:
             total, cum = 0.0, []
             for w in weights:
                 total += w
                 cum.append(total)
-            self._cumulative[key] = cum = (cum, seq, weights)  # keep seq/weights alive: ids stay unique
-        return seq[bisect.bisect_right(cum[0], self.rng.random() * cum[0][-1])]
+            self._cumulative[(seq, weights)] = cum
+        return seq[bisect.bisect_right(cum, self.rng.random() * cum[-1])]
 
     def some(self, seq: Sequence[X], lo: int, hi: int) -> list[X]:
         """lo..hi distinct elements of seq, in a random order."""
