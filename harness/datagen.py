@@ -16,7 +16,6 @@ import os
 import pickle
 import random
 import string
-import uuid
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -28,6 +27,8 @@ if TYPE_CHECKING:
 
 X = TypeVar("X")
 DAY_SECONDS = 86400.0
+_UUID_CLEAR = ~((0xF000 << 64) | (0xC000 << 48)) & ((1 << 128) - 1)
+_UUID_SET = (0x4000 << 64) | (0x8000 << 48)  # version 4, variant 10
 
 
 def stable_int(*parts: object) -> int:
@@ -239,7 +240,10 @@ class Gen:
         return ObjectId(seconds.to_bytes(4, "big") + tail.to_bytes(8, "big"))
 
     def uuid(self) -> str:
-        return str(uuid.UUID(int=self.rng.getrandbits(128), version=4))
+        """A random (version 4, RFC 4122 variant) UUID string, formatted without uuid.UUID."""
+        n = (self.rng.getrandbits(128) & _UUID_CLEAR) | _UUID_SET
+        h = f"{n:032x}"
+        return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
     def token(self, n: int, alphabet: str = string.ascii_letters + string.digits + "./") -> str:
         return "".join(self.rng.choices(alphabet, k=n))
