@@ -121,6 +121,9 @@ class Growth:
     per_new_user: float = 0.0  # documents created once per new user (profiles, 1:1 documents)
     array_items_per_day: dict[str, float] = field(default_factory=dict)  # "messages" -> items/day
     array_cap: dict[str, int] = field(default_factory=dict)  # documented bound, if any
+    # the date that makes a document "hot" (recently used) for working-set estimates, e.g.
+    # "last_login"; when unset, capacity planning infers it from the documented date fields
+    hot_field: str | None = None
 
 
 RETENTION_ACTIONS = ("delete", "pull", "unset", "archive", "keep", "manual")

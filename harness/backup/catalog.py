@@ -1,5 +1,9 @@
-"""Listing backups in a store: complete ones (manifest present, archive of the recorded size)
-and incomplete ones (never offered for restore)."""
+"""Listing backups in a store. States:
+- complete: manifest present and the archive has the recorded size;
+- incomplete: no manifest (interrupted or failed; never offered for restore);
+- damaged: a manifest, but the archive is missing, of the wrong size, or the manifest is invalid.
+Restore verification of the newest backup fails loudly on a damaged one instead of silently
+falling back to an older backup."""
 
 from __future__ import annotations
 
@@ -8,17 +12,21 @@ from datetime import datetime
 
 from harness.backup.manifest import ARCHIVE, MANIFEST, Manifest, id_time
 from harness.backup.store import Store
-from harness.errors import HarnessError
+from harness.errors import EXIT_BREACH, HarnessError
 
 
 @dataclass
 class Entry:
     id: str
     system: str
-    complete: bool
+    state: str  # complete | incomplete | damaged
     started: datetime | None
     manifest: Manifest | None = None
-    problem: str = ""  # why an entry is incomplete
+    problem: str = ""  # why an entry is not complete
+
+    @property
+    def complete(self) -> bool:
+        return self.state == "complete"
 
     @property
     def prefix(self) -> str:
@@ -44,37 +52,45 @@ def _entry(store: Store, system: str, bid: str, files: set[str]) -> Entry:
     if MANIFEST not in files:
         why = "no manifest (interrupted or failed)" if ARCHIVE in files or any(
             f.endswith(".partial") for f in files) else "no archive, no manifest"
-        return Entry(bid, system, False, id_time(bid), problem=why)
+        return Entry(bid, system, "incomplete", id_time(bid), problem=why)
     raw = store.get_bytes(f"{system}/{bid}/{MANIFEST}")
     try:
         manifest = Manifest.from_json(raw or b"", f"{system}/{bid}/{MANIFEST}")
     except HarnessError as exc:
-        return Entry(bid, system, False, id_time(bid), problem=exc.message)
+        return Entry(bid, system, "damaged", id_time(bid), problem=exc.message)
     size = store.size(f"{system}/{bid}/{manifest.archive['key']}")
     if size is None:
-        return Entry(bid, system, False, manifest.started, manifest, "archive missing")
+        return Entry(bid, system, "damaged", manifest.started, manifest, "archive missing")
     if size != manifest.archive["bytes"]:
-        return Entry(bid, system, False, manifest.started, manifest,
-                     f"archive is {size} bytes, the manifest says {manifest.archive['bytes']}")
-    return Entry(bid, system, True, manifest.started, manifest)
+        return Entry(bid, system, "damaged", manifest.started, manifest,
+                     f"archive is {size} bytes, the manifest says {manifest.archive['bytes']} (truncated or "
+                     "replaced)")
+    return Entry(bid, system, "complete", manifest.started, manifest)
 
 
 def complete(store: Store, system: str) -> list[Entry]:
     return [e for e in entries(store, system) if e.complete]
 
 
+def _usable(e: Entry) -> Entry:
+    if e.state == "damaged":
+        raise HarnessError(f"backup {e.id} is damaged: {e.problem}",
+                           "it cannot be restored; take a new backup and investigate the store", EXIT_BREACH)
+    if e.state == "incomplete":
+        raise HarnessError(f"backup {e.id} is incomplete ({e.problem})",
+                           "it cannot be restored; pick another with `harness backup list`")
+    return e
+
+
 def pick(store: Store, system: str, backup: str | None) -> Entry:
-    """The newest complete backup, or the named one (which must be complete)."""
+    """The named backup, or the newest one that has a manifest; either must be complete."""
     all_entries = entries(store, system)
     if backup:
         for e in all_entries:
             if e.id == backup:
-                if not e.complete:
-                    raise HarnessError(f"backup {backup} is incomplete ({e.problem})",
-                                       "it cannot be restored; pick another with `harness backup list`")
-                return e
+                return _usable(e)
         raise HarnessError(f"no backup {backup!r} for {system} in {store.url}", "see `harness backup list`")
     for e in all_entries:
-        if e.complete:
-            return e
+        if e.state != "incomplete":
+            return _usable(e)
     raise HarnessError(f"no complete backup of {system} in {store.url}", f"take one with `harness backup {system}`")

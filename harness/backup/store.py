@@ -8,6 +8,7 @@ and completes the upload only on commit. An aborted writer leaves nothing behind
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import hashlib
 import os
@@ -23,7 +24,7 @@ from urllib.parse import urlsplit
 from harness.errors import HarnessError
 from harness.redact import redact
 
-PART_SIZE = 8 * 1024 * 1024
+PART_SIZE = max(5, int(os.environ.get("HARNESS_S3_PART_MB", "8"))) * 1024 * 1024  # S3's minimum part: 5 MiB
 MAX_INFLIGHT = 2
 DISK_FULL = (errno.ENOSPC, errno.EFBIG, errno.EDQUOT)
 
@@ -114,10 +115,8 @@ class _LocalWriter:
 
     def abort(self) -> None:
         if self._f is not None:
-            try:
+            with contextlib.suppress(OSError):
                 self._f.close()
-            except OSError:
-                pass
             self._f = None
         self.tmp.unlink(missing_ok=True)
 
@@ -283,11 +282,10 @@ class _S3Writer:
     def abort(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)
         if self._upload_id:
-            try:
+            # best effort; a bucket lifecycle rule (AbortIncompleteMultipartUpload) cleans up leftovers
+            with contextlib.suppress(Exception):
                 self.store.client.abort_multipart_upload(Bucket=self.store.bucket, Key=self.key,
                                                          UploadId=self._upload_id)
-            except Exception:  # noqa: BLE001 - best effort; a lifecycle rule cleans up leftovers
-                pass
             self._upload_id = None
         self._buf = bytearray()
 

@@ -6,7 +6,7 @@ import subprocess
 from functools import cache
 
 from harness.errors import HarnessError
-from harness.tools import find_tool, tools_dir
+from harness.tools import REPO, find_tool, tools_dir
 
 
 def require(name: str) -> str:
@@ -17,13 +17,37 @@ def require(name: str) -> str:
     return exe
 
 
+MODULES = {"ferretdb": ("ferretdb", "github.com/FerretDB/FerretDB")}
+DEFAULT_MODULE = ("mongo-tools", "github.com/mongodb/mongo-tools")
+
+
+def pinned_build(exe: str) -> str | None:
+    """For a tool that setup built into the tools dir: the pinned module version it came from
+    (such builds report `built-without-version-string`)."""
+    from pathlib import Path
+
+    if Path(exe).resolve().parent != tools_dir().resolve():
+        return None
+    folder, module = MODULES.get(Path(exe).name, DEFAULT_MODULE)
+    try:
+        lines = (REPO / "tools" / folder / "go.mod").read_text().splitlines()
+    except OSError:
+        return None
+    for line in lines:
+        parts = line.split()
+        if module in parts:
+            return f"{module} {parts[parts.index(module) + 1]}"
+    return None
+
+
 @cache
 def version(exe: str) -> str:
-    """First line of `exe --version` (the pinned build says `built-without-version-string`), plus
-    the git line when it says more."""
+    """`exe --version`'s version and git lines, plus the pinned module for tools built by setup."""
     try:
         out = subprocess.run([exe, "--version"], capture_output=True, text=True, timeout=20)
     except (OSError, subprocess.TimeoutExpired) as exc:
         return f"unknown ({exc})"
     lines = [ln.strip() for ln in (out.stdout or out.stderr).splitlines() if ln.strip()]
-    return "; ".join(lines[:3]) if lines else "unknown"
+    text = "; ".join(lines[:2]) if lines else "unknown"
+    pin = pinned_build(exe)
+    return f"{text} (built from {pin})" if pin else text

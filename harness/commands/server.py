@@ -83,7 +83,12 @@ def doctor(as_json: bool) -> None:
     rows = []
     for name, args in TOOLS.items():
         exe = find_tool(name)
-        version = _version(exe, *args) if name != "nx-27017" else ("present" if exe else "missing")
+        if name in ("mongodump", "mongorestore", "bsondump", "ferretdb") and exe:
+            from harness.backup.toolchain import version as tool_version
+
+            version = tool_version(exe)  # adds the pinned module for tools built by setup
+        else:
+            version = _version(exe, *args) if name != "nx-27017" else ("present" if exe else "missing")
         rows.append({"tool": name, "path": exe or "", "version": version})
     backends = emb.available_backends()
     running = emb.status()

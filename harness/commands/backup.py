@@ -1,0 +1,257 @@
+"""`harness backup SYSTEM|list|prune` and `harness restore-verify`."""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import click
+
+from harness.backup import catalog, dump, metrics, rotation, toolchain
+from harness.backup import restore as restoring
+from harness.backup.store import S3Options, Store, open_store
+from harness.errors import EXIT_BREACH, HarnessError
+from harness.options import db_option, json_option, server_from, uri_option
+from harness.output import emit_json, note, table
+from harness.reporting import out_dir, stamp, write_html, write_json
+from harness.servers import connect
+from harness.spec import load_system
+
+
+def store_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Where backups live, and how S3 objects are written."""
+    fn = click.option("--storage-class", default=None, envvar="HARNESS_BACKUP_STORAGE_CLASS",
+                      help="S3 storage class for archives (e.g. STANDARD_IA, GLACIER_IR).")(fn)
+    fn = click.option("--sse-kms-key-id", default=None, help="KMS key for --sse aws:kms.")(fn)
+    fn = click.option("--sse", type=click.Choice(["AES256", "aws:kms"]), default=None,
+                      envvar="HARNESS_BACKUP_SSE", help="S3 server-side encryption.")(fn)
+    fn = click.option("--s3-endpoint", default=None, envvar="AWS_ENDPOINT_URL_S3",
+                      help="S3-compatible endpoint URL (default: AWS; AWS_ENDPOINT_URL also works).")(fn)
+    fn = click.option("--store", "--to", "--from", "store_url", default="backups", show_default=True,
+                      envvar="HARNESS_BACKUP_STORE", show_envvar=True,
+                      help="Local directory or s3://bucket/prefix.")(fn)
+    return fn
+
+
+def make_store(store_url: str, s3_endpoint: str | None, sse: str | None, sse_kms_key_id: str | None,
+               storage_class: str | None) -> Store:
+    if sse_kms_key_id and sse != "aws:kms":
+        raise HarnessError("--sse-kms-key-id needs --sse aws:kms")
+    return open_store(store_url, S3Options(endpoint_url=s3_endpoint, sse=sse, kms_key_id=sse_kms_key_id,
+                                           storage_class=storage_class))
+
+
+pushgateway_option = click.option("--pushgateway", default=None, envvar="PUSHGATEWAY_URL", show_envvar=True,
+                                  help="Push outcome metrics to this Prometheus Pushgateway.")
+
+
+class BackupGroup(click.Group):
+    """`harness backup SYSTEM ...` runs a backup; `list` and `prune` are subcommands."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if args and not args[0].startswith("-") and args[0] not in self.commands:
+            args = ["run", *args]
+        return super().parse_args(ctx, args)
+
+    def format_usage(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        formatter.write_usage("harness backup", "SYSTEM [OPTIONS] | list [OPTIONS] | prune [OPTIONS]")
+
+
+@click.group(cls=BackupGroup)
+def backup() -> None:
+    """Back up a system with mongodump (`harness backup SYSTEM`), list backups, prune them (GFS)."""
+
+
+@backup.command("run")
+@click.argument("system_name", metavar="SYSTEM")
+@uri_option
+@db_option
+@store_options
+@click.option("--oplog/--no-oplog", default=None,
+              help="Point-in-time dump with the oplog (default: on when the server is a replica set).")
+@pushgateway_option
+@json_option
+def run(system_name: str, uri: str | None, database: str | None, store_url: str, s3_endpoint: str | None,
+        sse: str | None, sse_kms_key_id: str | None, storage_class: str | None, oplog: bool | None,
+        pushgateway: str | None, as_json: bool) -> None:
+    """Dump SYSTEM's database (mongodump --archive --gzip) into the store, manifest last."""
+    system = load_system(system_name)
+    store = make_store(store_url, s3_endpoint, sse, sse_kms_key_id, storage_class)
+    toolchain.require("mongodump")  # before connecting: a missing tool is the only line printed
+    server = server_from(uri, quiet=as_json)
+    t0 = time.perf_counter()
+    try:
+        manifest = dump.run(server, system, store, database, oplog)
+    except HarnessError:
+        metrics.push(metrics.gateway(pushgateway), "backup", system.name, False, time.perf_counter() - t0)
+        raise
+    metrics.push(metrics.gateway(pushgateway), "backup", system.name, True, manifest.duration_seconds,
+                 {"bytes": ("size of the last backup archive in bytes", manifest.archive["bytes"]),
+                  "documents": ("documents in the last backup", manifest.documents)})
+    if as_json:
+        emit_json({"id": manifest.id, "store": store.url, "manifest": vars(manifest)})
+        return
+    rate = manifest.archive["bytes"] / manifest.duration_seconds / 1e6 if manifest.duration_seconds else 0.0
+    table(f"backup {manifest.id} → {store.url}", ["collection", "docs", "checksum", "indexes"],
+          [(k, f"{v['count']:,}", v["checksum"][:16], len(v["indexes"])) for k, v in manifest.collections.items()])
+    note(f"archive {manifest.archive['bytes']:,} bytes (gzip) in {manifest.duration_seconds:.2f}s "
+         f"({rate:.1f} MB/s), sha256 {manifest.archive['sha256'][:16]}…; manifest written last")
+    note(f"consistency: {manifest.consistency}")
+
+
+def _rows(entries: list[catalog.Entry], keep: dict[str, list[str]] | None = None) -> list[dict[str, Any]]:
+    out = []
+    for e in entries:
+        m = e.manifest
+        out.append({"id": e.id, "system": e.system, "state": e.state,
+                    "started": e.started.isoformat() if e.started else None,
+                    "bytes": m.archive["bytes"] if m else None, "documents": m.documents if m else None,
+                    "server": m.source.get("server") if m else None, "problem": e.problem,
+                    "keep": (keep or {}).get(e.id, [])})
+    return out
+
+
+@backup.command("list")
+@store_options
+@click.option("--system", "system_name", default=None, help="Only this system's backups.")
+@click.option("--html", "html_path", default=None, type=click.Path(dir_okay=False), help="Also write an HTML page.")
+@json_option
+def list_(store_url: str, s3_endpoint: str | None, sse: str | None, sse_kms_key_id: str | None,
+          storage_class: str | None, system_name: str | None, html_path: str | None, as_json: bool) -> None:
+    """List backups, newest first: complete ones are restorable; incomplete and damaged ones are not."""
+    store = make_store(store_url, s3_endpoint, sse, sse_kms_key_id, storage_class)
+    rows = _rows(catalog.entries(store, system_name))
+    if html_path:
+        from pathlib import Path
+
+        write_html(Path(html_path), "backup_list.html.j2", title="Backups", store=store.url, policy="",
+                   backups=rows)
+    if as_json:
+        emit_json({"store": store.url, "backups": rows})
+        return
+    table(f"backups in {store.url}", ["backup", "state", "started (UTC)", "bytes", "docs", "server / problem"],
+          [(r["id"], r["state"], r["started"] or "", f"{r['bytes']:,}" if r["bytes"] is not None else "",
+            f"{r['documents']:,}" if r["documents"] is not None else "", r["problem"] or r["server"] or "")
+           for r in rows])
+    if not rows:
+        note("no backups found")
+
+
+@backup.command("prune")
+@store_options
+@click.option("--system", "system_name", default=None, help="Only this system (default: every system in the store).")
+@click.option("--keep-last", type=click.IntRange(0), default=0, show_default=True)
+@click.option("--keep-daily", type=click.IntRange(0), default=30, show_default=True)
+@click.option("--keep-weekly", type=click.IntRange(0), default=0, show_default=True)
+@click.option("--keep-monthly", type=click.IntRange(0), default=12, show_default=True)
+@click.option("--keep-yearly", type=click.IntRange(0), default=5, show_default=True)
+@click.option("--incomplete-grace-hours", type=click.FloatRange(0), default=24.0, show_default=True,
+              help="Delete incomplete backups (no manifest) older than this; younger ones may still be running.")
+@click.option("--dry-run", is_flag=True, help="Only say what would be deleted.")
+@json_option
+def prune(store_url: str, s3_endpoint: str | None, sse: str | None, sse_kms_key_id: str | None,
+          storage_class: str | None, system_name: str | None, keep_last: int, keep_daily: int, keep_weekly: int,
+          keep_monthly: int, keep_yearly: int, incomplete_grace_hours: float, dry_run: bool, as_json: bool) -> None:
+    """Forget backups outside the GFS policy (seed 004: 30 daily, 12 monthly, 5 yearly).
+    The newest complete backup is always kept; damaged backups are reported, never deleted."""
+    store = make_store(store_url, s3_endpoint, sse, sse_kms_key_id, storage_class)
+    policy = rotation.Policy(daily=keep_daily, monthly=keep_monthly, yearly=keep_yearly, weekly=keep_weekly,
+                             last=keep_last)
+    entries = catalog.entries(store, system_name)
+    now = datetime.now(UTC)
+    keep: dict[str, list[str]] = {}
+    doomed: list[catalog.Entry] = []
+    for sys_name in sorted({e.system for e in entries}):
+        mine = [e for e in entries if e.system == sys_name]
+        good = [e for e in mine if e.complete]
+        plan = rotation.plan([(e.id, e.started) for e in good if e.started], policy)
+        keep.update({k: v for k, v in plan.items() if v})
+        doomed += [e for e in good if not plan.get(e.id)]
+        for e in mine:
+            if e.state == "incomplete":
+                old = e.started is None or now - e.started > timedelta(hours=incomplete_grace_hours)
+                if old:
+                    doomed.append(e)
+                else:
+                    keep[e.id] = ["incomplete, within the grace period (may be running)"]
+            elif e.state == "damaged":
+                keep[e.id] = ["damaged: kept for investigation"]
+    if not dry_run:
+        for e in doomed:
+            store.delete_prefix(e.prefix + "/")
+    rows = _rows(entries, keep)
+    gone = {e.id for e in doomed}
+    for r in rows:
+        r["action"] = ("would delete" if dry_run else "deleted") if r["id"] in gone else "keep"
+    if as_json:
+        emit_json({"store": store.url, "policy": vars(policy), "dry_run": dry_run, "backups": rows,
+                   "deleted": [] if dry_run else sorted(gone), "would_delete": sorted(gone) if dry_run else []})
+        return
+    table(f"prune {store.url} ({policy.describe()}){' — dry run' if dry_run else ''}",
+          ["backup", "state", "started (UTC)", "action", "why kept"],
+          [(r["id"], r["state"], r["started"] or "", r["action"], ", ".join(r["keep"])) for r in rows])
+    note(f"{len(gone)} backup(s) {'would be ' if dry_run else ''}deleted, {len(rows) - len(gone)} kept")
+
+
+@click.command("restore-verify")
+@click.argument("system_name", metavar="SYSTEM")
+@uri_option
+@store_options
+@click.option("--backup", "backup_id", default=None, help="A backup id (default: the newest).")
+@click.option("--target-uri", default=None, help="Restore into this (scratch) server instead of the source server.")
+@click.option("--target-db", default=None, help=f"Scratch database (default: {restoring.SCRATCH_PREFIX}<db>).")
+@click.option("--force", is_flag=True, help="Allow restoring over a database that is not scratch.")
+@click.option("--keep", is_flag=True, help="Keep the scratch database afterwards (for inspection).")
+@click.option("--rto-seconds", type=click.FloatRange(min=1), default=restoring.RTO_SECONDS, show_default=True,
+              help="Recovery time objective (seed 004: 15 minutes).")
+@click.option("--report-dir", default=None, help="Where the JSON and HTML reports go (default ./reports).")
+@pushgateway_option
+@json_option
+def restore_verify(system_name: str, uri: str | None, store_url: str, s3_endpoint: str | None, sse: str | None,
+                   sse_kms_key_id: str | None, storage_class: str | None, backup_id: str | None,
+                   target_uri: str | None, target_db: str | None, force: bool, keep: bool, rto_seconds: float,
+                   report_dir: str | None, pushgateway: str | None, as_json: bool) -> None:
+    """Restore a backup into a scratch database, verify it against its manifest, time it against the RTO."""
+    system = load_system(system_name)
+    store = make_store(store_url, s3_endpoint, sse, sse_kms_key_id, storage_class)
+    gateway = metrics.gateway(pushgateway)
+    t0 = time.perf_counter()
+    try:
+        toolchain.require("mongorestore")
+        entry = catalog.pick(store, system.name, backup_id)
+        source = server_from(uri, quiet=as_json)
+        target = connect(target_uri, "uri") if target_uri else source
+        outcome = restoring.restore_verify(system, store, entry, source, target, target_db, force, keep, rto_seconds)
+    except HarnessError:
+        metrics.push(gateway, "restore_verify", system.name, False, time.perf_counter() - t0)
+        raise
+    data = outcome.as_dict()
+    directory = out_dir(report_dir)
+    base = directory / f"restore-verify-{system.name}-{stamp()}"
+    write_json(base.with_suffix(".json"), data)
+    write_html(base.with_suffix(".html"), "restore_verify.html.j2", title=f"Restore verification: {system.title}",
+               r=data)
+    metrics.push(gateway, "restore_verify", system.name, outcome.ok, outcome.total_seconds,
+                 {"restore_seconds": ("mongorestore wall time of the last verified restore", outcome.restore_seconds),
+                  "documents": ("documents restored and verified", float(outcome.restored or 0))})
+    if as_json:
+        emit_json(data)
+    else:
+        bad = [c for c in outcome.checks if not c.ok]
+        table(f"restore-verify {system.name}: backup {outcome.backup} → {outcome.target_db}",
+              ["collection", "check", "expected", "actual", "result"],
+              [(c.collection, c.what, c.expected, c.actual, "ok" if c.ok else "MISMATCH")
+               for c in (bad or outcome.checks)])
+        note(f"restored {outcome.restored} document(s), {outcome.failed} failed, in {outcome.restore_seconds:.1f}s "
+             f"(RTO {rto_seconds:.0f}s); verified in {outcome.verify_seconds:.1f}s")
+        note(outcome.query_note)
+        for n in outcome.notes:
+            note(f"note: {n}")
+        note(f"report: {base.with_suffix('.html')}")
+    if not outcome.ok:
+        for p in outcome.problems:
+            click.echo(f"mismatch: {p}", err=True)
+        sys.exit(EXIT_BREACH)

@@ -1,0 +1,106 @@
+"""`harness purge SYSTEM`: apply the system's retention rules (dry run unless --execute)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import click
+
+from harness import purge as purging
+from harness.errors import HarnessError
+from harness.options import db_option, json_option, server_from, uri_option
+from harness.output import emit_json, note, table
+from harness.reporting import out_dir, stamp, write_json
+from harness.spec import load_system
+
+
+def parse_as_of(value: str | None) -> datetime:
+    """YYYY-MM-DD or an ISO-8601 time, read as UTC; default now. Naive UTC, like stored dates."""
+    if not value:
+        return datetime.now(UTC).replace(tzinfo=None)
+    try:
+        t = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise HarnessError(f"bad --as-of {value!r}", "use YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ (UTC)") from None
+    return t.astimezone(UTC).replace(tzinfo=None) if t.tzinfo else t
+
+
+@click.command()
+@click.argument("system_name", metavar="SYSTEM")
+@uri_option
+@db_option
+@click.option("--as-of", default=None, help="Reference time for the cutoffs (UTC; default now).")
+@click.option("--execute", is_flag=True, help="Really delete/modify (default: dry run, nothing changes).")
+@click.option("--batch-size", type=click.IntRange(1, 100_000), default=500, show_default=True)
+@click.option("--max-ops", type=click.FloatRange(min=0, min_open=True), default=None,
+              help="Throttle: at most this many documents per second.")
+@click.option("--max-latency-ms", type=click.FloatRange(min=0, min_open=True), default=None,
+              help="Latency guard: back off while a batch write takes longer than this.")
+@click.option("--archive-to", default=None, help="Copy everything removed to this store first (s3://bucket/prefix "
+                                                 "or a directory), gzip'd BSON.")
+@click.option("--archive-storage-class", default="GLACIER", show_default=True,
+              help="S3 storage class of archived data (cold storage).")
+@click.option("--s3-endpoint", default=None, envvar="AWS_ENDPOINT_URL_S3", help="S3-compatible endpoint URL.")
+@click.option("--sse", type=click.Choice(["AES256", "aws:kms"]), default=None, help="S3 server-side encryption.")
+@click.option("--report-dir", default=None, help="Where the JSON report goes (default ./reports).")
+@json_option
+def purge(system_name: str, uri: str | None, database: str | None, as_of: str | None, execute: bool,
+          batch_size: int, max_ops: float | None, max_latency_ms: float | None, archive_to: str | None,
+          archive_storage_class: str, s3_endpoint: str | None, sse: str | None, report_dir: str | None,
+          as_json: bool) -> None:
+    """Apply SYSTEM's retention rules; a dry run (the default) says what each rule would remove."""
+    system = load_system(system_name)
+    when = parse_as_of(as_of)
+    if not system.retention:
+        msg = system.retention_note or "the seed documents no retention policy"
+        if as_json:
+            emit_json({"system": system.name, "rules": [], "note": msg})
+        else:
+            note(f"{system.title}: {msg}; nothing to purge")
+        return
+    archiver = None
+    if archive_to:
+        from harness.backup.store import S3Options, open_store
+
+        store = open_store(archive_to, S3Options(endpoint_url=s3_endpoint, sse=sse))
+        store.check()
+        archiver = purging.Archiver(store, system.name, when, archive_storage_class)
+    server = server_from(uri, quiet=as_json)
+    db = server.client()[database or system.database]
+    if db.name not in server.client().list_database_names():
+        raise HarnessError(f"database {db.name} does not exist on {server.caps.server}",
+                           "check --db / --uri")
+    arrays = purging.probe_arrays(db) if any(r.action == "pull" for r in system.retention) else None
+    throttle = purging.Throttle(max_ops, max_latency_ms)
+    try:
+        results = purging.run(db, system, when, execute, batch_size=batch_size, throttle=throttle,
+                              archiver=archiver, arrays=arrays)
+    except KeyboardInterrupt:
+        raise HarnessError(f"purge of {db.name} interrupted", "rerun the same command (same --as-of) to finish; "
+                                                               "finished batches stay done") from None
+    notes = arrays.notes(server.caps.server) if arrays else []
+    report = {"system": system.name, "database": db.name, "server": server.caps.server,
+              "as_of": when.isoformat() + "Z", "mode": "execute" if execute else "dry-run",
+              "rules": [r.as_dict() for r in results], "notes": notes,
+              "throttle": {"max_ops": max_ops, "max_latency_ms": max_latency_ms, "backoffs": throttle.backoffs,
+                           "slept_seconds": round(throttle.slept, 3)},
+              "archive": {"store": archiver.store.url, "objects": archiver.objects,
+                          "documents": archiver.documents} if archiver else None}
+    path = write_json(out_dir(report_dir) / f"purge-{system.name}-{stamp()}.json", report)
+    if as_json:
+        emit_json(report)
+        return
+    verb = "removed/changed" if execute else "would remove/change"
+    table(f"purge {system.title} ({db.name}) as of {when:%Y-%m-%d %H:%M} UTC — "
+          f"{'EXECUTE' if execute else 'dry run'}",
+          ["rule", "collection", "action", "cutoff", f"docs {verb}", "elements", "cascade"],
+          [(r.name, r.collection, r.action, f"{r.cutoff:%Y-%m-%d}" if r.cutoff else "—",
+            f"{r.documents:,}" if r.cutoff else r.note, f"{r.elements:,}" if r.action == "pull" else "",
+            ", ".join(f"{k}: {v:,}" for k, v in r.cascaded.items())) for r in results])
+    for line in notes:
+        note(f"note: {line}")
+    if not execute:
+        note("dry run: nothing changed; rerun with --execute to apply")
+    if archiver:
+        note(f"archived {archiver.documents:,} document(s) in {archiver.objects} object(s) to {archiver.store.url}")
+    note(f"report: {path}")

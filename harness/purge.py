@@ -1,0 +1,343 @@
+"""Retention purges: apply a system's declared retention rules (harness.spec.Retention).
+
+Every write re-applies the rule's filter, including its cutoff (`age_field < as_of - days`),
+so no document newer than its cutoff is touched, and everything is driven by that filter: a
+second run finds nothing, and an interrupted run is finished by rerunning the same command.
+Work goes in batches (sorted by `_id`) with a throttle: a documents-per-second budget and a
+latency guard that backs off when the server's write latency rises, so live SLAs survive.
+With an archive store, every batch is copied there (gzip'd BSON, cold storage class) before it
+is deleted or modified; an archive failure stops the purge before anything is removed.
+
+Array rules ("pull") use the server's `$pull` with a condition where the server applies it
+correctly (probed on a scratch collection); otherwise the kept elements are computed here and
+written back with `$set` - safe only without concurrent writers to the same documents, which
+is why it is chosen only on servers that lack `$pull` (FerretDB v1), and said so.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gzip
+import hashlib
+import secrets
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import bson
+from pymongo.database import Database
+from pymongo.errors import PyMongoError
+
+from harness.errors import EXIT_BREACH, HarnessError
+from harness.redact import redact
+from harness.spec import Retention, System
+
+ID_CHUNK = 1000  # values per $in when cascading
+
+
+# ---------------------------------------------------------------------------------------------
+# What the server can do with arrays.
+
+
+@dataclass
+class ArraySupport:
+    path_query: bool = False  # {"arr.t": {"$lt": x}} finds documents with an old element
+    pull_condition: bool = False  # $pull: {arr: {t: {$lt: x}}} removes exactly those elements
+
+    def notes(self, server: str) -> list[str]:
+        out = []
+        if not self.path_query:
+            out.append(f"{server} does not match dotted paths into arrays: array rules scan their collection")
+        if not self.pull_condition:
+            out.append(f"{server} does not apply $pull with a condition: kept elements are computed client-side "
+                       "and written with $set (not safe against concurrent writers to the same documents)")
+        return out
+
+
+def probe_arrays(db: Database) -> ArraySupport:
+    """Try both operations on a scratch collection of a scratch database, then drop it."""
+    client = db.client
+    scratch = client[f"harness_probe_{secrets.token_hex(4)}"]
+    old, new = datetime(2000, 1, 1), datetime(2020, 1, 1)
+    support = ArraySupport()
+    try:
+        coll = scratch["arrays"]
+        coll.insert_many([{"_id": 1, "a": [{"t": old, "x": 1}, {"t": new, "x": 2}]}, {"_id": 2, "a": [{"t": new}]}])
+        cut = datetime(2010, 1, 1)
+        support.path_query = [d["_id"] for d in coll.find({"a.t": {"$lt": cut}}, {"_id": 1})] == [1]
+        coll.update_many({"_id": {"$in": [1, 2]}}, {"$pull": {"a": {"t": {"$lt": cut}}}})
+        after = {d["_id"]: [e.get("x") for e in d.get("a", [])] for d in coll.find()}
+        support.pull_condition = after == {1: [2], 2: [None]}
+    except PyMongoError:
+        pass
+    finally:
+        with contextlib.suppress(PyMongoError):
+            client.drop_database(scratch.name)
+    return support
+
+
+# ---------------------------------------------------------------------------------------------
+# Throttle.
+
+
+@dataclass
+class Throttle:
+    """Keep under `ops_per_sec` documents per second, and back off while a write takes longer
+    than `max_latency_ms` (doubling the pause up to `max_pause`, halving it once healthy)."""
+
+    ops_per_sec: float | None = None
+    max_latency_ms: float | None = None
+    max_pause: float = 5.0
+    _start: float = field(default_factory=time.perf_counter)
+    _done: int = 0
+    _pause: float = 0.0
+    backoffs: int = 0
+    slept: float = 0.0
+
+    def after(self, docs: int, write_seconds: float) -> None:
+        self._done += docs
+        wait = 0.0
+        if self.ops_per_sec:
+            wait = max(wait, self._done / self.ops_per_sec - (time.perf_counter() - self._start))
+        if self.max_latency_ms is not None:
+            if write_seconds * 1000 > self.max_latency_ms:
+                self._pause = min(self.max_pause, max(0.05, self._pause * 2))
+                self.backoffs += 1
+            else:
+                self._pause /= 2
+            wait = max(wait, self._pause)
+        if wait > 0:
+            time.sleep(wait)
+            self.slept += wait
+
+
+# ---------------------------------------------------------------------------------------------
+# Archive before delete.
+
+
+class Archiver:
+    """Copies documents to a store (gzip'd BSON, readable with `gunzip | bsondump`) before
+    they are removed. Keys are deterministic per batch so a rerun overwrites, not duplicates."""
+
+    def __init__(self, store: Any, system: str, as_of: datetime, storage_class: str | None) -> None:
+        self.store, self.system, self.as_of, self.storage_class = store, system, as_of, storage_class
+        self.objects = 0
+        self.documents = 0
+
+    def put(self, rule: str, collection: str, docs: list[dict[str, Any]]) -> None:
+        if not docs:
+            return
+        payload = gzip.compress(b"".join(bson.encode(d) for d in docs), mtime=0)
+        digest = hashlib.sha256(payload).hexdigest()[:12]
+        key = (f"{self.system}/purge/{self.as_of:%Y%m%d}/{rule}/{collection}-{docs[0].get('_id')}-"
+               f"{docs[-1].get('_id')}-{digest}.bson.gz")
+        from harness.backup.store import S3Store
+
+        if isinstance(self.store, S3Store):
+            self.store.put_bytes(key, payload, storage_class=self.storage_class)
+        else:
+            self.store.put_bytes(key, payload)
+        self.objects += 1
+        self.documents += len(docs)
+
+
+# ---------------------------------------------------------------------------------------------
+# Rules.
+
+
+@dataclass
+class RuleResult:
+    name: str
+    collection: str
+    action: str
+    policy: str
+    cutoff: datetime | None = None
+    documents: int = 0  # deleted / modified (or would be)
+    elements: int = 0  # array elements pulled (or would be)
+    cascaded: dict[str, int] = field(default_factory=dict)
+    note: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"rule": self.name, "collection": self.collection, "action": self.action,
+                "cutoff": self.cutoff.isoformat() if self.cutoff else None, "documents": self.documents,
+                "elements": self.elements, "cascaded": self.cascaded, "policy": self.policy, "note": self.note}
+
+
+def cutoff(rule: Retention, as_of: datetime) -> datetime:
+    return as_of - timedelta(days=rule.days)
+
+
+def rule_filter(rule: Retention, as_of: datetime) -> dict[str, Any]:
+    """Documents the rule applies to (for "pull": the documents it scans)."""
+    filt: dict[str, Any] = dict(rule.match)
+    if rule.action == "pull":
+        return filt
+    filt[rule.age_field] = {"$lt": cutoff(rule, as_of)}
+    if rule.action == "archive" and rule.target:
+        # $nin, not $ne: same meaning, but nx-27017's find() drops documents lacking the field on $ne
+        filt.setdefault(rule.target, {"$nin": [rule.value]})
+    if rule.action == "unset":
+        filt["$or"] = [{f: {"$exists": True}} for f in rule.fields]
+    return filt
+
+
+def _batches(db: Database, collection: str, filt: dict[str, Any], size: int,
+             projection: dict[str, Any] | None) -> Iterator[list[dict[str, Any]]]:
+    """Matching documents in `_id` order, one batch at a time (re-queried after each batch)."""
+    last = None
+    while True:
+        q = dict(filt)
+        if last is not None:
+            q = {"$and": [filt, {"_id": {"$gt": last}}]}
+        docs = list(db[collection].find(q, projection).sort("_id", 1).limit(size))
+        if not docs:
+            return
+        last = docs[-1]["_id"]
+        yield docs
+
+
+def _old(element: Any, age_field: str, cut: datetime) -> bool:
+    value = element.get(age_field) if isinstance(element, dict) else None
+    return isinstance(value, datetime) and value < cut
+
+
+@dataclass
+class Purger:
+    db: Database
+    system: System
+    as_of: datetime
+    execute: bool = False
+    batch_size: int = 500
+    throttle: Throttle = field(default_factory=Throttle)
+    archiver: Archiver | None = None
+    arrays: ArraySupport | None = None
+
+    def run(self, rules: list[Retention] | None = None) -> list[RuleResult]:
+        results = []
+        for rule in rules if rules is not None else self.system.retention:
+            res = RuleResult(rule.name, rule.collection, rule.action, rule.policy)
+            if not rule.purges:
+                res.note = "kept indefinitely" if rule.action == "keep" else "not automated (manual / user-controlled)"
+            else:
+                res.cutoff = cutoff(rule, self.as_of)
+                getattr(self, f"_{rule.action}")(rule, res)
+                if self.execute and rule.action != "pull":
+                    self._check_done(rule)
+            results.append(res)
+        return results
+
+    def _check_done(self, rule: Retention) -> None:
+        """After a rule ran, nothing may still match it: a server whose find() and count disagree
+        on a filter would otherwise leave data behind while the purge reports success."""
+        left = self.db[rule.collection].count_documents(rule_filter(rule, self.as_of))
+        if left:
+            raise HarnessError(f"rule {rule.name}: {left} document(s) still match after the purge",
+                               "the server evaluates this filter inconsistently (find vs count); nothing was "
+                               "faked - report it and purge this rule by hand", EXIT_BREACH)
+
+    # -- actions -------------------------------------------------------------------------------
+    def _write(self, fn: Any, docs: int) -> Any:
+        t0 = time.perf_counter()
+        out = fn()
+        self.throttle.after(docs, time.perf_counter() - t0)
+        return out
+
+    def _delete(self, rule: Retention, res: RuleResult) -> None:
+        filt = rule_filter(rule, self.as_of)
+        coll = self.db[rule.collection]
+        need = {"_id": 1, **{parent: 1 for _, _, parent in rule.cascade}}
+        projection = None if self.archiver else need
+        if not self.execute:
+            res.documents = coll.count_documents(filt)
+            if rule.cascade:
+                parents = list(coll.find(filt, need))
+                for child, fld, parent in rule.cascade:
+                    values = [p.get(parent) for p in parents if p.get(parent) is not None]
+                    res.cascaded[child] = sum(self.db[child].count_documents({fld: {"$in": values[i:i + ID_CHUNK]}})
+                                              for i in range(0, len(values), ID_CHUNK))
+            return
+        for batch in _batches(self.db, rule.collection, filt, self.batch_size, projection):
+            ids = [d["_id"] for d in batch]
+            for child, fld, parent in rule.cascade:  # children first: a rerun still finds the parent
+                values = [d.get(parent) for d in batch if d.get(parent) is not None]
+                if not values:
+                    continue
+                if self.archiver:
+                    children = list(self.db[child].find({fld: {"$in": values}}).sort("_id", 1))
+                    self.archiver.put(rule.name, child, children)
+                n = self._write(lambda c=child, f=fld, v=values: self.db[c].delete_many({f: {"$in": v}}).deleted_count,
+                                len(values))
+                res.cascaded[child] = res.cascaded.get(child, 0) + n
+            if self.archiver:
+                self.archiver.put(rule.name, rule.collection, batch)
+            res.documents += self._write(
+                lambda ids=ids: coll.delete_many({"$and": [filt, {"_id": {"$in": ids}}]}).deleted_count, len(ids))
+
+    def _archive(self, rule: Retention, res: RuleResult) -> None:
+        filt = rule_filter(rule, self.as_of)
+        coll = self.db[rule.collection]
+        if not self.execute:
+            res.documents = coll.count_documents(filt)
+            return
+        for batch in _batches(self.db, rule.collection, filt, self.batch_size, None if self.archiver else {"_id": 1}):
+            ids = [d["_id"] for d in batch]
+            if self.archiver:
+                self.archiver.put(rule.name, rule.collection, batch)
+            res.documents += self._write(lambda ids=ids: coll.update_many(
+                {"$and": [filt, {"_id": {"$in": ids}}]}, {"$set": {rule.target: rule.value}}).modified_count, len(ids))
+
+    def _unset(self, rule: Retention, res: RuleResult) -> None:
+        filt = rule_filter(rule, self.as_of)
+        coll = self.db[rule.collection]
+        if not self.execute:
+            res.documents = coll.count_documents(filt)
+            return
+        projection = {"_id": 1, **{f: 1 for f in rule.fields}} if self.archiver else {"_id": 1}
+        for batch in _batches(self.db, rule.collection, filt, self.batch_size, projection):
+            ids = [d["_id"] for d in batch]
+            if self.archiver:
+                self.archiver.put(rule.name, rule.collection, batch)
+            res.documents += self._write(lambda ids=ids: coll.update_many(
+                {"$and": [filt, {"_id": {"$in": ids}}]}, {"$unset": {f: "" for f in rule.fields}}).modified_count,
+                len(ids))
+
+    def _pull(self, rule: Retention, res: RuleResult) -> None:
+        if self.arrays is None:
+            self.arrays = probe_arrays(self.db)
+        cut = cutoff(rule, self.as_of)
+        target, age = rule.target or "", rule.age_field
+        coll = self.db[rule.collection]
+        filt = dict(rule.match)
+        if self.arrays.path_query:
+            filt[f"{target}.{age}"] = {"$lt": cut}
+        for batch in _batches(self.db, rule.collection, filt, self.batch_size, {"_id": 1, target: 1}):
+            hits = []
+            for d in batch:
+                arr = d.get(target)
+                if isinstance(arr, list):
+                    old = [e for e in arr if _old(e, age, cut)]
+                    if old:
+                        hits.append((d, old, [e for e in arr if not _old(e, age, cut)]))
+            res.documents += len(hits)
+            res.elements += sum(len(old) for _, old, _ in hits)
+            if not self.execute or not hits:
+                continue
+            if self.archiver:
+                self.archiver.put(rule.name, rule.collection, [{"_id": d["_id"], target: old} for d, old, _ in hits])
+            ids = [d["_id"] for d, _, _ in hits]
+            if self.arrays.pull_condition:
+                self._write(lambda ids=ids: coll.update_many({"_id": {"$in": ids}},
+                                                             {"$pull": {target: {age: {"$lt": cut}}}}), len(ids))
+            else:
+                for d, _, kept in hits:
+                    self._write(lambda d=d, kept=kept: coll.update_one({"_id": d["_id"]}, {"$set": {target: kept}}), 1)
+
+
+def run(db: Database, system: System, as_of: datetime, execute: bool, **kwargs: Any) -> list[RuleResult]:
+    try:
+        return Purger(db, system, as_of, execute, **kwargs).run()
+    except PyMongoError as exc:
+        raise HarnessError(f"purge of {db.name} failed: {redact(str(exc))}",
+                           "nothing past a failed batch was touched; rerun the same command to continue") from exc
