@@ -58,6 +58,9 @@ def main(argv: list[str] | None = None) -> Any:
     except click.exceptions.Abort:
         click.echo("error: aborted", err=True)
         sys.exit(EXIT_USAGE)
+    except click.exceptions.NoArgsIsHelpError as exc:  # a bare group: show its help, as click does
+        click.echo(exc.ctx.get_help() if exc.ctx else exc.format_message())
+        sys.exit(EXIT_USAGE)
     except click.ClickException as exc:
         click.echo(f"error: {redact(exc.format_message())} — see `harness --help`", err=True)
         sys.exit(EXIT_USAGE)

@@ -13,8 +13,12 @@ export GONOSUMDB=github.com/mongodb/mongo-tools
 
 for tool in mongodump mongorestore bsondump; do
   if command -v "$tool" >/dev/null 2>&1 || [ -x "$bin/$tool" ]; then continue; fi
-  echo "building $tool from mongo-tools ($(awk '/mongo-tools/{print $NF}' "$root/tools/mongo-tools/go.mod"))"
-  (cd "$root/tools/mongo-tools" && GOSUMDB=off go build -o "$bin/$tool" "github.com/mongodb/mongo-tools/$tool/main")
+  pin=$(awk '/mongo-tools/{print $NF}' "$root/tools/mongo-tools/go.mod" | tail -1)
+  echo "building $tool from mongo-tools $pin"
+  # stamp the pinned pseudo-version (vX-date-commit) so `--version` says which build this is
+  (cd "$root/tools/mongo-tools" && GOSUMDB=off go build \
+      -ldflags "-X main.VersionStr=$pin -X main.GitCommit=${pin##*-}" \
+      -o "$bin/$tool" "github.com/mongodb/mongo-tools/$tool/main")
 done
 
 if ! command -v ferretdb >/dev/null 2>&1 && [ ! -x "$bin/ferretdb" ]; then
