@@ -176,6 +176,19 @@ class Retention:
         return self.action not in ("keep", "manual")
 
 
+@dataclass(frozen=True)
+class BackupPolicy:
+    """A seed's backup policy: snapshot frequency, GFS retention, recovery objectives."""
+
+    keep_daily: int
+    keep_monthly: int
+    keep_yearly: int
+    every_hours: float | None = None
+    rto_seconds: float | None = None  # recovery time objective
+    rpo_seconds: float | None = None  # recovery point objective
+    policy: str = ""  # the seed's own words
+
+
 # ---------------------------------------------------------------------------------------------
 # Collections and systems.
 
@@ -226,6 +239,7 @@ class System:
     history_years: float = 6.0  # timestamps spread back this far from --as-of
     retention: list[Retention] = field(default_factory=list)
     retention_note: str = ""  # e.g. "the seed documents no retention policy"
+    backup: BackupPolicy | None = None  # None: the seed documents no rotation policy
     assumptions: list[str] = field(default_factory=list)
     presets: dict[str, Preset] = field(default_factory=lambda: dict(DEFAULT_PRESETS))
     user_collection: str = "users"  # the collection whose count is "users" in growth models

@@ -144,29 +144,55 @@ def list_(store_url: str, s3_endpoint: str | None, sse: str | None, sse_kms_key_
 @store_options
 @click.option("--system", "system_name", default=None, help="Only this system (default: every system in the store).")
 @click.option("--keep-last", type=click.IntRange(0), default=0, show_default=True)
-@click.option("--keep-daily", type=click.IntRange(0), default=30, show_default=True)
+@click.option("--keep-daily", type=click.IntRange(0), default=None,
+              help="Default: the system's documented policy (masterx: seed 004's 30 daily / 12 monthly / 5 yearly).")
 @click.option("--keep-weekly", type=click.IntRange(0), default=0, show_default=True)
-@click.option("--keep-monthly", type=click.IntRange(0), default=12, show_default=True)
-@click.option("--keep-yearly", type=click.IntRange(0), default=5, show_default=True)
+@click.option("--keep-monthly", type=click.IntRange(0), default=None,
+              help="Default: the system's documented policy (masterx: seed 004's 30 daily / 12 monthly / 5 yearly).")
+@click.option("--keep-yearly", type=click.IntRange(0), default=None,
+              help="Default: the system's documented policy (masterx: seed 004's 30 daily / 12 monthly / 5 yearly).")
 @click.option("--incomplete-grace-hours", type=click.FloatRange(0), default=24.0, show_default=True,
               help="Delete incomplete backups (no manifest) older than this; younger ones may still be running.")
 @click.option("--dry-run", is_flag=True, help="Only say what would be deleted.")
 @json_option
 def prune(store_url: str, s3_endpoint: str | None, sse: str | None, sse_kms_key_id: str | None,
-          storage_class: str | None, system_name: str | None, keep_last: int, keep_daily: int, keep_weekly: int,
-          keep_monthly: int, keep_yearly: int, incomplete_grace_hours: float, dry_run: bool, as_json: bool) -> None:
+          storage_class: str | None, system_name: str | None, keep_last: int, keep_daily: int | None,
+          keep_weekly: int, keep_monthly: int | None, keep_yearly: int | None, incomplete_grace_hours: float,
+          dry_run: bool, as_json: bool) -> None:
     """Forget backups outside the GFS policy (seed 004: 30 daily, 12 monthly, 5 yearly).
     The newest complete backup is always kept; damaged backups are reported, never deleted."""
     store = make_store(store_url, s3_endpoint, sse, sse_kms_key_id, storage_class)
-    policy = rotation.Policy(daily=keep_daily, monthly=keep_monthly, yearly=keep_yearly, weekly=keep_weekly,
-                             last=keep_last)
+    explicit = None not in (keep_daily, keep_monthly, keep_yearly)
+    if not explicit and any(k is not None for k in (keep_daily, keep_monthly, keep_yearly)):
+        raise HarnessError("give all of --keep-daily, --keep-monthly and --keep-yearly, or none of them",
+                           "with none, each system's documented policy applies")
+
+    def policy_for(name: str) -> rotation.Policy | None:
+        if explicit:
+            return rotation.Policy(daily=keep_daily, monthly=keep_monthly, yearly=keep_yearly, weekly=keep_weekly,
+                                   last=keep_last)
+        documented = _documented_policy(name)
+        if documented is None:
+            return None
+        return rotation.Policy(daily=documented.keep_daily, monthly=documented.keep_monthly,
+                               yearly=documented.keep_yearly, weekly=keep_weekly, last=keep_last)
+
     entries = catalog.entries(store, system_name)
+    policies = {name: policy_for(name) for name in {e.system for e in entries}}
+    unpolicied = sorted(n for n, p in policies.items() if p is None)
+    if unpolicied:
+        note(f"no rotation policy documented for {', '.join(unpolicied)}: their backups are kept "
+             "(pass --keep-daily/--keep-monthly/--keep-yearly to prune them)")
     now = datetime.now(UTC)
     keep: dict[str, list[str]] = {}
     doomed: list[catalog.Entry] = []
     for sys_name in sorted({e.system for e in entries}):
         mine = [e for e in entries if e.system == sys_name]
         good = [e for e in mine if e.complete]
+        policy = policies[sys_name]
+        if policy is None:
+            keep.update({e.id: ["no documented rotation policy"] for e in good})
+            continue
         plan = rotation.plan([(e.id, e.started) for e in good if e.started], policy)
         keep.update({k: v for k, v in plan.items() if v})
         doomed += [e for e in good if not plan.get(e.id)]
@@ -187,10 +213,12 @@ def prune(store_url: str, s3_endpoint: str | None, sse: str | None, sse_kms_key_
     for r in rows:
         r["action"] = ("would delete" if dry_run else "deleted") if r["id"] in gone else "keep"
     if as_json:
-        emit_json({"store": store.url, "policy": vars(policy), "dry_run": dry_run, "backups": rows,
+        emit_json({"store": store.url, "policies": {k: vars(v) if v else None for k, v in policies.items()},
+                   "dry_run": dry_run, "backups": rows,
                    "deleted": [] if dry_run else sorted(gone), "would_delete": sorted(gone) if dry_run else []})
         return
-    table(f"prune {store.url} ({policy.describe()}){' — dry run' if dry_run else ''}",
+    described = "; ".join(f"{k}: {v.describe() if v else 'no policy'}" for k, v in sorted(policies.items()))
+    table(f"prune {store.url} ({described}){' — dry run' if dry_run else ''}",
           ["backup", "state", "started (UTC)", "action", "why kept"],
           [(r["id"], r["state"], r["started"] or "", r["action"], ", ".join(r["keep"])) for r in rows])
     note(f"{len(gone)} backup(s) {'would be ' if dry_run else ''}deleted, {len(rows) - len(gone)} kept")
@@ -205,17 +233,21 @@ def prune(store_url: str, s3_endpoint: str | None, sse: str | None, sse_kms_key_
 @click.option("--target-db", default=None, help=f"Scratch database (default: {restoring.SCRATCH_PREFIX}<db>).")
 @click.option("--force", is_flag=True, help="Allow restoring over a database that is not scratch.")
 @click.option("--keep", is_flag=True, help="Keep the scratch database afterwards (for inspection).")
-@click.option("--rto-seconds", type=click.FloatRange(min=1), default=restoring.RTO_SECONDS, show_default=True,
-              help="Recovery time objective (seed 004: 15 minutes).")
+@click.option("--rto-seconds", type=click.FloatRange(min=1), default=None,
+              help="Recovery time objective. Default: the system's documented RTO (masterx: seed 004's 15 minutes), "
+                   "else 15 minutes.")
 @click.option("--report-dir", default=None, help="Where the JSON and HTML reports go (default ./reports).")
 @pushgateway_option
 @json_option
 def restore_verify(system_name: str, uri: str | None, store_url: str, s3_endpoint: str | None, sse: str | None,
                    sse_kms_key_id: str | None, storage_class: str | None, backup_id: str | None,
-                   target_uri: str | None, target_db: str | None, force: bool, keep: bool, rto_seconds: float,
+                   target_uri: str | None, target_db: str | None, force: bool, keep: bool, rto_seconds: float | None,
                    report_dir: str | None, pushgateway: str | None, as_json: bool) -> None:
     """Restore a backup into a scratch database, verify it against its manifest, time it against the RTO."""
     system = load_system(system_name)
+    if rto_seconds is None:
+        documented = system.backup.rto_seconds if system.backup else None
+        rto_seconds = documented or restoring.RTO_SECONDS
     store = make_store(store_url, s3_endpoint, sse, sse_kms_key_id, storage_class)
     gateway = metrics.gateway(pushgateway)
     t0 = time.perf_counter()
@@ -255,3 +287,10 @@ def restore_verify(system_name: str, uri: str | None, store_url: str, s3_endpoin
         for p in outcome.problems:
             click.echo(f"mismatch: {p}", err=True)
         sys.exit(EXIT_BREACH)
+
+
+def _documented_policy(system_name: str):
+    """The system's BackupPolicy from its fixture, or None (also for systems no longer in fixtures/)."""
+    from harness.spec import system_names
+
+    return load_system(system_name).backup if system_name in system_names() else None
