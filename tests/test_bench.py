@@ -1,0 +1,133 @@
+"""`harness bench` end to end against real server processes: every system, all report formats,
+SLA and index breaches, and the exit codes CI gates on."""
+
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+from harness.servers import Server
+from harness.spec import system_names
+from tests.bench_workloads import POINT_READ
+
+SYSTEMS = ["masterx", "zygotrix", "bmd", "medical_twin", "doit"]
+SCALE = 0.02
+
+
+def reports(out: Path) -> dict[str, Path]:
+    found = {"json": sorted(out.glob("bench-*.json")), "html": sorted(out.glob("bench-*.html")),
+             "junit": sorted(out.glob("bench-*.junit.xml"))}
+    assert all(len(v) == 1 for v in found.values()), found
+    return {k: v[0] for k, v in found.items()}
+
+
+@pytest.mark.parametrize("system", SYSTEMS)
+def test_each_system_benches_end_to_end(system, server: Server, loaded, cli, tmp_path) -> None:
+    if system not in system_names():
+        pytest.skip(f"fixtures/{system}.py does not exist yet")
+    db = loaded(system, SCALE)
+    out = tmp_path / "r"
+    res = cli("bench", system, "--uri", server.uri, "--db", db.name, "--duration", "4s", "--requests", "600",
+              "--users", "4", "--no-metrics", "--out", str(out))
+    assert res.returncode in (0, 1), res.stderr
+    paths = reports(out)
+    record = json.loads(paths["json"].read_text())
+    assert record["verdict"]["exit_code"] == res.returncode
+    assert record["server"] == server.caps.server
+    ran = [q for q in record["queries"] if q["status"] != "not-run"]
+    assert ran, "no query ran"
+    assert sum(q["count"] + q["errors"] for q in ran) >= 4
+    for q in record["queries"]:
+        assert q["sla_source"] in ("seed 004", "assumed")
+        if q["status"] == "not-run":  # a capability the server lacks: said, not faked
+            assert ("lacks" in q["reason"] or "does not implement" in q["reason"]) and q["count"] == 0
+        else:
+            assert q["errors"] == 0, q["error_samples"]
+            assert q["index"]["status"] in ("ok", "collscan", "not-honoured", "unknown")
+    suite = ET.parse(paths["junit"]).getroot()
+    assert suite.tag == "testsuite" and len(suite.findall("testcase")) == len(record["queries"])
+    failures = len(suite.findall("testcase/failure"))
+    assert (failures > 0) == (res.returncode == 1) or record["verdict"]["reasons"]
+    html = paths["html"].read_text()
+    assert "data:image/png;base64," in html and record["title"] in html
+    assert (out / "history" / f"{record['id']}.json").is_file()
+    if system == "masterx":
+        assert {q["sla_source"] for q in record["queries"]} == {"seed 004"}
+
+
+def test_tiny_sla_fails_with_exit_1(server: Server, loaded, cli, tmp_path) -> None:
+    db = loaded("masterx", SCALE)
+    workload = tmp_path / "point.py"
+    workload.write_text(POINT_READ)  # fast on every server: enough samples for a p95
+    res = cli("bench", "masterx", "--uri", server.uri, "--db", db.name, "--workload", str(workload),
+              "--requests", "200", "--no-metrics", "--no-index-check", "--sla", "*=0.001", "--out", str(tmp_path),
+              "--json")
+    assert res.returncode == 1, res.stderr
+    record = json.loads(res.stdout)
+    [q] = record["queries"]
+    assert q["status"] == "fail" and "> SLA 0.001 ms" in q["reason"] and q["count"] >= 20
+    assert record["verdict"]["sla"]["share_under_sla"] == 0.0
+    assert any("login: p95" in r for r in record["verdict"]["reasons"])
+
+
+UNINDEXED = '''
+from harness.bench import MongoUser, critical, find
+
+
+class Probe(MongoUser):
+    system = "masterx"
+
+    @classmethod
+    def sample(cls, p):
+        p.values("users", "users", ["email", "profile"])
+
+    @critical(sla_ms=1000, freq="high")
+    def by_email(self, p):
+        """indexed"""
+        return find("users", {"email": p.pick("users")["email"]}, limit=1)
+
+    @critical(sla_ms=1000, freq="high")
+    def by_name(self, p):
+        """profile.name has only a text index: an equality match scans"""
+        return find("users", {"profile.name": p.pick("users")["profile"]["name"]})
+'''
+
+
+@pytest.mark.needs("explain")
+def test_index_check_catches_a_query_on_an_unindexed_field(server: Server, loaded, cli, tmp_path) -> None:
+    db = loaded("masterx", SCALE)
+    workload = tmp_path / "probe.py"
+    workload.write_text(UNINDEXED)
+    res = cli("bench", "masterx", "--uri", server.uri, "--db", db.name, "--workload", str(workload),
+              "--duration", "2s", "--no-metrics", "--out", str(tmp_path / "r"), "--json")
+    assert res.returncode == 1, res.stderr
+    record = json.loads(res.stdout)
+    by = {q["name"]: q for q in record["queries"]}
+    assert by["by_name"]["index"]["status"] == "collscan"
+    assert by["by_name"]["index"]["collection_scan"] is True
+    assert "profile.name" in by["by_name"]["index"]["detail"]
+    assert any("index check" in r and "by_name" in r for r in record["verdict"]["reasons"])
+    junit = ET.parse(next((tmp_path / "r").glob("*.junit.xml"))).getroot()
+    failed = {c.get("name") for c in junit.findall("testcase") if c.find("failure") is not None}
+    assert "by_name" in failed
+
+
+def test_bad_input_is_one_line_and_exit_2(server: Server, cli, tmp_path) -> None:
+    for args, needle in ((["nosuchsystem"], "unknown system"),
+                         (["masterx", "--duration", "soon"], "bad --duration"),
+                         (["masterx", "--rate", "fast"], "bad --rate"),
+                         (["masterx", "--sla", "nosuch=5", "--db", "t_masterx_0_02"], "unknown query")):
+        res = cli("bench", *args, "--uri", server.uri, "--no-metrics", "--out", str(tmp_path))
+        assert res.returncode == 2, (args, res.stderr)
+        lines = [ln for ln in res.stderr.splitlines() if ln.startswith("error:")]
+        assert len(lines) == 1 and needle in lines[0], res.stderr
+
+
+def test_empty_database_is_a_usage_error(server: Server, cli, tmp_path) -> None:
+    res = cli("bench", "masterx", "--uri", server.uri, "--db", "nothing_loaded_here", "--no-metrics",
+              "--out", str(tmp_path))
+    assert res.returncode == 2
+    assert "harness load" in res.stderr

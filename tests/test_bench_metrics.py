@@ -1,0 +1,92 @@
+"""Prometheus: the live /metrics endpoint and the Pushgateway push against Debian's real
+`prometheus-pushgateway` (started here on a free loopback port)."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import time
+import urllib.request
+from collections.abc import Iterator
+
+import pytest
+
+from harness.servers import Server
+from harness.servers.embedded import free_port
+from tests.bench_workloads import POINT_READ
+
+METRIC = "sla_harness_bench_last_success_timestamp_seconds"
+
+
+def _get(url: str) -> str:
+    return urllib.request.urlopen(url, timeout=5).read().decode()
+
+
+@pytest.fixture
+def pushgateway(tmp_path) -> Iterator[str]:
+    exe = shutil.which("prometheus-pushgateway") or shutil.which("pushgateway")
+    if not exe:
+        pytest.skip("prometheus-pushgateway is not installed (apt-get install -y prometheus-pushgateway)")
+    port = free_port()
+    proc = subprocess.Popen([exe, f"--web.listen-address=127.0.0.1:{port}"], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.time() + 20
+        while True:
+            try:
+                _get(url + "/-/ready")
+                break
+            except OSError:
+                assert proc.poll() is None and time.time() < deadline, "pushgateway did not start"
+                time.sleep(0.1)
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def _samples(text: str, name: str) -> list[str]:
+    return [ln for ln in text.splitlines() if ln.startswith(name + "{") or ln.startswith(name + " ")]
+
+
+def test_push_success_then_failure_keeps_last_success(server: Server, loaded, cli, tmp_path, pushgateway) -> None:
+    db = loaded("masterx", 0.02)
+    workload = tmp_path / "point.py"
+    workload.write_text(POINT_READ)
+    common = ("bench", "masterx", "--uri", server.uri, "--db", db.name, "--workload", str(workload), "--requests",
+              "200", "--no-index-check", "--no-metrics", "--pushgateway", pushgateway, "--out", str(tmp_path))
+    ok = cli(*common, "--sla", "*=600000")
+    assert ok.returncode == 0, ok.stderr
+    assert "(PUT)" in ok.stderr
+    first = _samples(_get(pushgateway + "/metrics"), METRIC)
+    assert len(first) == 1, first
+    labels = first[0].split("}")[0]
+    assert 'job="sla_harness_bench"' in labels and 'system="masterx"' in labels
+    assert not re.search(r'instance="[^"]', labels)  # batch job: no instance label of ours
+    assert _samples(_get(pushgateway + "/metrics"), "sla_harness_bench_query_p95_seconds")
+    bad = cli(*common, "--sla", "*=0.001")
+    assert bad.returncode == 1
+    assert "(POST)" in bad.stderr
+    after = _get(pushgateway + "/metrics")
+    assert _samples(after, METRIC) == first  # the last success survives a failed run
+    assert _samples(after, "sla_harness_bench_last_failure_timestamp_seconds")
+    failed = _samples(after, "sla_harness_bench_queries_failed")
+    assert failed and float(failed[0].rsplit(" ", 1)[1]) >= 1
+
+
+def test_unreachable_pushgateway_is_exit_2(server: Server, loaded, cli, tmp_path) -> None:
+    db = loaded("masterx", 0.02)
+    res = cli("bench", "masterx", "--uri", server.uri, "--db", db.name, "--duration", "1s", "--no-index-check",
+              "--no-metrics", "--sla", "*=600000", "--pushgateway", f"http://127.0.0.1:{free_port()}",
+              "--out", str(tmp_path))
+    assert res.returncode == 2
+    assert "Pushgateway" in res.stderr and list(tmp_path.glob("bench-*.json"))
+
+
+def test_sla_buckets_surround_the_target() -> None:
+    from harness.bench.metrics import sla_buckets
+
+    b = sla_buckets(50)
+    assert b[0] == pytest.approx(0.005) and 0.05 in [pytest.approx(x) for x in b] and b[-1] == pytest.approx(0.5)
