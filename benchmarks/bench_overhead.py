@@ -27,22 +27,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 PERCENTILES = (50.0, 90.0, 95.0, 99.0, 99.9)
-WORKLOAD = '''
-from harness.bench import MongoUser, critical, find
-
-
-class PointRead(MongoUser):
-    system = "masterx"
-
-    @classmethod
-    def sample(cls, p):
-        p.values("users", "users", ["email"])
-
-    @critical(sla_ms=50, freq="high")
-    def login(self, p):
-        """one indexed point read"""
-        return find("users", {"email": p.pick("users")["email"]}, limit=1)
-'''
+WORKLOAD = (REPO / "workloads" / "examples" / "point_read.py").read_text()
 
 
 def child_raw(uri: str, db: str, ops: int, patched: bool = False) -> dict:

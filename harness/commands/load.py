@@ -71,7 +71,11 @@ def load(system_name: str, uri: str | None, database: str | None, preset: str | 
                  f"{result.rate:,.0f}"))
     table(f"{system.title} → {params.database}", ["collection", "docs", "inserted", "already present",
                                                    "worker-seconds (s)", "docs/s per worker"], rows)
-    _index_table(result.indexes)
+    exceptions = [s for s in result.indexes if s.status != "ok"]
+    tally = Counter(s.status for s in result.indexes)
+    note(f"indexes: {len(result.indexes)} documented — " + ", ".join(f"{n} {k}" for k, n in sorted(tally.items())))
+    if exceptions:
+        _index_table(exceptions, "indexes this server does not keep exactly as documented")
 
 
 def _parse_scale(scale: str | None) -> float | None:
@@ -86,8 +90,8 @@ def _parse_scale(scale: str | None) -> float | None:
     return value
 
 
-def _index_table(statuses: list) -> None:
-    table("indexes", ["collection", "index", "status", "detail"],
+def _index_table(statuses: list, title: str = "indexes") -> None:
+    table(title, ["collection", "index", "status", "detail"],
           [(s.collection, s.index, s.status, s.detail) for s in statuses])
 
 

@@ -72,7 +72,7 @@ class Capabilities:
 def _flavour(client: MongoClient) -> tuple[str, str, str | None]:
     info = client.admin.command("buildInfo")
     if info.get("process") == "nx_27017":
-        return "nx-27017", "nx-27017 (MongoDB wire protocol on SQLite)", info.get("version")
+        return "nx-27017", "nx-27017", info.get("version")
     if "ferretdbVersion" in info or "ferretdb" in str(info.get("ferretdb", "")).lower():
         version = info.get("ferretdbVersion") or info.get("version")
         return "ferretdb", f"FerretDB {version}", version

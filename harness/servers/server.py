@@ -49,7 +49,9 @@ class Server:
         """One line saying what server is used, with the warning non-MongoDB servers need."""
         line = f"server: {self.caps.server} at {self.safe_uri} ({self.origin})"
         if not self.represents_mongodb:
-            line += f"\nnote: {self.kind} is not MongoDB: its latencies do not represent MongoDB's"
+            engine = {"nx-27017": " (MongoDB wire protocol on SQLite)", "ferretdb": " (MongoDB wire protocol on "
+                      "SQL storage)"}.get(self.kind, "")
+            line += f"\nnote: {self.kind}{engine} is not MongoDB: its latencies do not represent MongoDB's"
         return line
 
     def close(self) -> None:
