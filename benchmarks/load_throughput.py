@@ -151,7 +151,7 @@ def main() -> None:
     ap.add_argument("--docs", type=int, default=1500, help="documents per system for (a)")
     ap.add_argument("--systems", default=",".join(system_names()))
     ap.add_argument("--workers", type=int, default=os.cpu_count() or 2)
-    ap.add_argument("--batch-size", type=int, default=500)
+    ap.add_argument("--batch-size", type=int, default=1000)
     args = ap.parse_args()
     systems = args.systems.split(",")
     random.seed(0)

@@ -13,6 +13,7 @@ import contextlib
 import multiprocessing as mp
 import os
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -38,7 +39,7 @@ class LoadParams:
     seed: int
     scale: float
     as_of: datetime
-    batch_size: int = 500
+    batch_size: int = 1000
     workers: int = max(1, os.cpu_count() or 1)
 
     def identity(self) -> dict[str, Any]:
@@ -105,6 +106,7 @@ def _init_worker(fixtures: str, system: str, seed: int, as_of: datetime, counts:
     _W["gen"] = Gen(spec, seed, as_of, counts)
     _W["makers"] = {c.name: c.make for c in spec.collections}
     _W["db"] = MongoClient(uri, serverSelectionTimeoutMS=10000, tz_aware=False)[database]
+    _W["io"] = ThreadPoolExecutor(max_workers=1, thread_name_prefix="insert")
 
 
 def build(gen: Gen, make: Any, collection: str, start: int, end: int) -> list[dict[str, Any]]:
@@ -130,11 +132,26 @@ def _insert(db: Database, collection: str, docs: list[dict[str, Any]], tolerate_
                            "if a unique key collided, this is a fixture bug; report it") from exc
 
 
+PIPELINE_CHUNK = 500
+
+
 def _run_batch(task: tuple[str, int, int, int, bool]) -> tuple[str, int, int, int, float]:
+    """Generate and insert one batch in chunks, generating chunk k+1 while chunk k's insert is
+    in flight (pymongo releases the GIL while it waits on the server)."""
     collection, batch, start, end, tolerate = task
     began = time.perf_counter()
-    docs = build(_W["gen"], _W["makers"][collection], collection, start, end)
-    inserted, present = _insert(_W["db"], collection, docs, tolerate)
+    gen, make, db = _W["gen"], _W["makers"][collection], _W["db"]
+    inserted = present = 0
+    pending = None
+    for lo in range(start, end, PIPELINE_CHUNK):
+        docs = build(gen, make, collection, lo, min(end, lo + PIPELINE_CHUNK))
+        if pending is not None:
+            done, dup = pending.result()
+            inserted, present = inserted + done, present + dup
+        pending = _W["io"].submit(_insert, db, collection, docs, tolerate)
+    if pending is not None:
+        done, dup = pending.result()
+        inserted, present = inserted + done, present + dup
     return collection, batch, inserted, present, time.perf_counter() - began
 
 
@@ -207,7 +224,9 @@ def run(server: Server, system: System, params: LoadParams, drop: bool = False, 
                                          for b in finished)
     started = time.perf_counter()
     bars = _bars(system, counts, by_name) if progress else {}
-    ctx = mp.get_context("spawn")
+    # forkserver: workers start without re-importing everything (about 0.4 s less than spawn per
+    # load) and, unlike fork, safely from a process whose pymongo client runs background threads.
+    ctx = mp.get_context("forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn")
     init = (str(fixtures_dir().resolve()), system.name, params.seed, params.as_of, counts, server.uri,
             params.database)
     try:
@@ -248,8 +267,14 @@ def _mark_done(db: Database, collection: str, batch: int) -> None:
 
 
 def _verify_counts(db: Database, counts: dict[str, int]) -> None:
-    wrong = {name: (db[name].count_documents({}), n) for name, n in counts.items()}
-    wrong = {k: v for k, v in wrong.items() if v[0] != v[1]}
+    """Every collection holds exactly its expected count. The metadata count is checked first
+    (O(1) on MongoDB); a collection whose metadata disagrees is counted exactly."""
+    wrong = {}
+    for name, n in counts.items():
+        if db[name].estimated_document_count() != n:
+            have = db[name].count_documents({})
+            if have != n:
+                wrong[name] = (have, n)
     if wrong:
         detail = ", ".join(f"{k}: {have} of {want}" for k, (have, want) in wrong.items())
         raise HarnessError(f"load of {db.name} ended with wrong counts: {detail}",

@@ -39,7 +39,8 @@ def _as_of(value: str) -> datetime:
 @click.option("--drop", is_flag=True, help="Drop the target database first.")
 @click.option("--resume", is_flag=True, help="Finish an interrupted load with the same parameters.")
 @click.option("--workers", type=click.IntRange(1, 64), default=None, help="Generator processes.")
-@click.option("--batch-size", type=click.IntRange(1, 100_000), default=500, show_default=True)
+@click.option("--batch-size", type=click.IntRange(1, 100_000), default=1000, show_default=True,
+              help="Documents per resumable batch; each is inserted in pipelined chunks of 500.")
 @click.option("--no-progress", is_flag=True, help="No progress bars.")
 @json_option
 def load(system_name: str, uri: str | None, database: str | None, preset: str | None, scale: str | None,
