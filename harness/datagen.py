@@ -209,13 +209,6 @@ class Gen:
         n = self.counts[collection]
         return min(n - 1, int(n * self.rng.random() ** skew))
 
-    def pick_uniform(self, collection: str) -> int:
-        return self.rng.randrange(self.counts[collection])
-
-    def sample_indices(self, collection: str, k: int) -> list[int]:
-        n = self.counts[collection]
-        return self.rng.sample(range(n), min(k, n))
-
     # -- sub-document pools ---------------------------------------------------------------
     def pooled(self, name: str, build: Callable[[Gen], X], size: int = 512) -> X:
         """One of `size` variants of a sub-document, built once per process by `build` from a

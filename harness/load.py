@@ -21,7 +21,7 @@ from typing import Any
 from pymongo.database import Database
 from pymongo.errors import BulkWriteError, DuplicateKeyError, PyMongoError
 
-from harness.datagen import Gen, utc_day
+from harness.datagen import Gen
 from harness.errors import HarnessError
 from harness.indexes import IndexStatus
 from harness.indexes import create as build_indexes
@@ -288,10 +288,6 @@ def _bars(system: System, counts: dict[str, int], by_name: dict[str, CollectionR
     return {c.name: tqdm(total=counts[c.name], initial=by_name[c.name].skipped, desc=c.name.ljust(width),
                          unit="doc", position=n, leave=True, dynamic_ncols=True, mininterval=0.3)
             for n, c in enumerate(system.collections)}
-
-
-def default_as_of() -> datetime:
-    return utc_day()
 
 
 def read_meta(db: Database) -> dict[str, Any] | None:
