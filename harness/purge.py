@@ -16,10 +16,8 @@ is why it is chosen only on servers that lack `$pull` (FerretDB v1), and said so
 
 from __future__ import annotations
 
-import contextlib
 import gzip
 import hashlib
-import secrets
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -32,6 +30,7 @@ from pymongo.errors import PyMongoError
 
 from harness.errors import EXIT_BREACH, HarnessError
 from harness.redact import redact
+from harness.servers.capabilities import Capabilities, probe
 from harness.spec import Retention, System
 
 ID_CHUNK = 1000  # values per $in when cascading
@@ -56,26 +55,9 @@ class ArraySupport:
         return out
 
 
-def probe_arrays(db: Database) -> ArraySupport:
-    """Try both operations on a scratch collection of a scratch database, then drop it."""
-    client = db.client
-    scratch = client[f"harness_probe_{secrets.token_hex(4)}"]
-    old, new = datetime(2000, 1, 1), datetime(2020, 1, 1)
-    support = ArraySupport()
-    try:
-        coll = scratch["arrays"]
-        coll.insert_many([{"_id": 1, "a": [{"t": old, "x": 1}, {"t": new, "x": 2}]}, {"_id": 2, "a": [{"t": new}]}])
-        cut = datetime(2010, 1, 1)
-        support.path_query = [d["_id"] for d in coll.find({"a.t": {"$lt": cut}}, {"_id": 1})] == [1]
-        coll.update_many({"_id": {"$in": [1, 2]}}, {"$pull": {"a": {"t": {"$lt": cut}}}})
-        after = {d["_id"]: [e.get("x") for e in d.get("a", [])] for d in coll.find()}
-        support.pull_condition = after == {1: [2], 2: [None]}
-    except PyMongoError:
-        pass
-    finally:
-        with contextlib.suppress(PyMongoError):
-            client.drop_database(scratch.name)
-    return support
+def array_support(caps: Capabilities) -> ArraySupport:
+    """From the server's capability profile (probed once on connect)."""
+    return ArraySupport(path_query=caps.array_path_query, pull_condition=caps.array_pull_condition)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -305,7 +287,7 @@ class Purger:
 
     def _pull(self, rule: Retention, res: RuleResult) -> None:
         if self.arrays is None:
-            self.arrays = probe_arrays(self.db)
+            self.arrays = array_support(probe(self.db.client))
         cut = cutoff(rule, self.as_of)
         target, age = rule.target or "", rule.age_field
         coll = self.db[rule.collection]

@@ -51,7 +51,7 @@ class MasterXUser(MongoUser):
                                           "started_at": {"$gte": p.days_ago(30)}},
                     projection={"interactions": 0}, sort=[("started_at", -1)])
 
-    @critical(sla_ms=500, freq="medium", source="seed 004",
+    @critical(sla_ms=500, freq="medium", source="seed 004", needs=("group", "group_avg"),
               note="one user's dashboard: the last 90 days grouped by dominant emotion")
     def emotional_analytics_dashboard(self, p: Params):
         """aggregate emotional analytics for dashboard"""
@@ -81,7 +81,7 @@ class MasterXUser(MongoUser):
                     sort=[("spaced_repetition_data.next_review_date", 1)])
 
     # -- seed 004 §7.1 Real-time Analytics Queries ----------------------------------------------
-    @critical(sla_ms=200, freq="medium", source="seed 004", needs=("lookup",),
+    @critical(sla_ms=200, freq="medium", source="seed 004", needs=("lookup", "group_avg"),
               note="the seed's pipeline completed: $lookup needs `as`, so the joined mastery is unwound "
                    "before grouping by subject")
     def user_progress_dashboard(self, p: Params):
@@ -104,7 +104,7 @@ class MasterXUser(MongoUser):
             {"$sort": {"date": 1}},
         ])
 
-    @critical(sla_ms=1000, freq="low", source="seed 004", needs=("group", "date_to_string"),
+    @critical(sla_ms=1000, freq="low", source="seed 004", needs=("group", "group_avg", "date_to_string"),
               note="start_date = 7 days before the data's as-of")
     def platform_usage_analytics(self, p: Params):
         """sessions per day since start_date: active users, sessions, average duration"""

@@ -70,7 +70,7 @@ def purge(system_name: str, uri: str | None, database: str | None, as_of: str | 
     if db.name not in server.client().list_database_names():
         raise HarnessError(f"database {db.name} does not exist on {server.caps.server}",
                            "check --db / --uri")
-    arrays = purging.probe_arrays(db) if any(r.action == "pull" for r in system.retention) else None
+    arrays = purging.array_support(server.caps) if any(r.action == "pull" for r in system.retention) else None
     throttle = purging.Throttle(max_ops, max_latency_ms)
     try:
         results = purging.run(db, system, when, execute, batch_size=batch_size, throttle=throttle,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from pymongo import MongoClient
@@ -28,6 +29,10 @@ DESCRIPTIONS = {
     "explain": "explain returns a plan the harness can read",
     "replica_set": "replica set (oplog, --oplog dumps, point-in-time restore)",
     "coll_stats": "collStats with sizes",
+    "group_avg": "$avg in $group",
+    "sample_stage": "$sample",
+    "array_path_query": "dotted paths into arrays match elements ({'a.t': {'$lt': x}})",
+    "array_pull_condition": "$pull with a condition removes exactly the matching elements",
 }
 
 
@@ -45,9 +50,13 @@ class Capabilities:
     group: bool = False
     date_to_string: bool = False
     explain: bool = False
-    explain_format: str = "unknown"  # mongodb | sqlite | unknown
+    explain_format: str = "unknown"  # mongodb | sqlite | ferretdb | unknown
     replica_set: bool = False
     coll_stats: bool = False
+    group_avg: bool = False
+    sample_stage: bool = False
+    array_path_query: bool = False
+    array_pull_condition: bool = False
     notes: list[str] = field(default_factory=list)
 
     def has(self, name: str) -> bool:
@@ -162,10 +171,25 @@ def _probe_db(db: Any, caps: Capabilities) -> None:
         caps.explain = caps.explain_format != "unknown"
     stats = _attempt(lambda: db.command("collStats", "probe"))
     caps.coll_stats = bool(stats) and "size" in stats and "count" in stats
+    avg = _attempt(lambda: list(t.aggregate([{"$match": {"b": {"$in": [2, 3]}}},
+                                             {"$group": {"_id": None, "m": {"$avg": "$b"}}}])))
+    caps.group_avg = bool(avg) and avg[0].get("m") == 2.5
+    sampled = _attempt(lambda: list(t.aggregate([{"$sample": {"size": 1}}])))
+    caps.sample_stage = bool(sampled) and len(sampled) == 1
+    _probe_arrays(db["arrays"], caps)
 
 
-def _now() -> Any:
-    from datetime import UTC, datetime
+def _probe_arrays(coll: Any, caps: Capabilities) -> None:
+    """Array semantics retention purges rely on (nx-27017 lacks the first, FerretDB 1.x the second)."""
+    old, new, cut = datetime(2000, 1, 1), datetime(2020, 1, 1), datetime(2010, 1, 1)
+    coll.insert_many([{"_id": 1, "a": [{"t": old, "x": 1}, {"t": new, "x": 2}]}, {"_id": 2, "a": [{"t": new}]}])
+    found = _attempt(lambda: [d["_id"] for d in coll.find({"a.t": {"$lt": cut}}, {"_id": 1})])
+    caps.array_path_query = found == [1]
+    if _attempt(lambda: coll.update_many({"_id": {"$in": [1, 2]}}, {"$pull": {"a": {"t": {"$lt": cut}}}})):
+        after = _attempt(lambda: {d["_id"]: [e.get("x") for e in d.get("a", [])] for d in coll.find()})
+        caps.array_pull_condition = after == {1: [2], 2: [None]}
 
+
+def _now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None, microsecond=0)
 
