@@ -8,6 +8,7 @@ adding a file to `fixtures/` (and a locustfile to `workloads/`), nothing in `har
 from __future__ import annotations
 
 import importlib.util
+import math
 import os
 import sys
 from collections.abc import Callable, Iterable
@@ -277,7 +278,7 @@ class System:
 
     def resolve_scale(self, preset: str | None, scale: float | None) -> float:
         if scale is not None:
-            if not scale > 0:
+            if not (math.isfinite(scale) and scale > 0):
                 raise HarnessError(f"bad scale {scale!r}: it must be a positive number",
                                    "e.g. --scale 0.5 or --preset default")
             if preset is None:

@@ -94,7 +94,7 @@ def _capabilities(request: pytest.FixtureRequest) -> None:
     srv: Server = request.getfixturevalue("server")
     missing = [c for c in marker.args if not srv.caps.has(c)]
     for cap in marker.args:
-        assert cap in DESCRIPTIONS or cap == "explain", f"unknown capability {cap!r} in needs()"
+        assert cap in DESCRIPTIONS, f"unknown capability {cap!r} in needs()"
     if missing:
         pytest.skip(f"{srv.caps.server} lacks: " + "; ".join(DESCRIPTIONS.get(c, c) for c in missing))
 

@@ -7,7 +7,6 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-import pymongo
 from pymongo import MongoClient
 from pymongo.errors import ConfigurationError, InvalidURI, OperationFailure, PyMongoError
 
@@ -116,6 +115,3 @@ def resolve(uri: str | None = None) -> Server:
 
     state = embedded.ensure_running()
     return connect(state["uri"], f"embedded:{state['backend']}")
-
-
-__all__ = ["Server", "connect", "resolve", "pymongo"]
