@@ -50,7 +50,7 @@ class Capabilities:
     group: bool = False
     date_to_string: bool = False
     explain: bool = False
-    explain_format: str = "unknown"  # mongodb | sqlite | ferretdb | unknown
+    explain_format: str = "unknown"  # harness.explain.detect_format: mongodb | postgresql | sqlite | unknown
     replica_set: bool = False
     coll_stats: bool = False
     group_avg: bool = False
