@@ -109,8 +109,6 @@ else
   step "building FerretDB ${ferret_version} (Go; several minutes)"
   mkdir -p "$bin"
   (cd "$root/tools/ferretdb2" && GOTOOLCHAIN=go1.24.6 GOFLAGS=-mod=mod GONOSUMDB=github.com/FerretDB \
-     go build -tags ferretdb_no_tls_debug -o "$bin/ferretdb2" github.com/FerretDB/FerretDB/v2/cmd/ferretdb 2>/dev/null) \
-  || (cd "$root/tools/ferretdb2" && GOTOOLCHAIN=go1.24.6 GOFLAGS=-mod=mod GONOSUMDB=github.com/FerretDB \
      go build -o "$bin/ferretdb2" github.com/FerretDB/FerretDB/v2/cmd/ferretdb)
 fi
 

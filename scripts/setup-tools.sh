@@ -1,7 +1,6 @@
 #!/usr/bin/env bash
 # Build the external tools the harness drives when they are not installed:
 #   mongodump, mongorestore, bsondump  from github.com/mongodb/mongo-tools (pinned in tools/mongo-tools/go.mod)
-#   ferretdb                           from github.com/FerretDB/FerretDB  (pinned in tools/ferretdb/go.mod)
 # into .tools/bin (or $HARNESS_TOOLS_DIR). Needs Go. Idempotent: existing binaries are kept.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -21,16 +20,4 @@ for tool in mongodump mongorestore bsondump; do
       -o "$bin/$tool" "github.com/mongodb/mongo-tools/$tool/main")
 done
 
-if ! command -v ferretdb >/dev/null 2>&1 && [ ! -x "$bin/ferretdb" ]; then
-  version=$(awk '/FerretDB/{print $NF}' "$root/tools/ferretdb/go.mod" | tail -1)
-  echo "building ferretdb $version"
-  (cd "$root/tools/ferretdb" && go mod download github.com/FerretDB/FerretDB)
-  src=$(cd "$root/tools/ferretdb" && go list -m -f '{{.Dir}}' github.com/FerretDB/FerretDB)
-  work=$(mktemp -d)
-  cp -r "$src/." "$work/" && chmod -R u+w "$work"
-  # FerretDB embeds its version from build/version/version.txt, which release builds generate.
-  echo "$version" > "$work/build/version/version.txt"
-  (cd "$work" && go build -o "$bin/ferretdb" ./cmd/ferretdb)
-  rm -rf "$work"
-fi
 ls -1 "$bin"

@@ -1,8 +1,11 @@
 """Shared test fixtures: real servers as separate processes, loaded systems, the CLI.
 
-Every test that takes the `server` fixture runs once per available server: nx-27017 always
-(started on a free loopback port), FerretDB when its binary was built (scripts/setup-tools.sh),
-MongoDB in Docker via testcontainers when an engine answers, and MONGODB_URI when set.
+Every test that takes the `server` fixture runs on the primary test servers: the reference
+server (FerretDB 2 on DocumentDB, built by scripts/setup.sh) when built, else nx-27017; MongoDB
+in Docker via testcontainers when an engine answers; MONGODB_URI when set. Tests marked
+`@pytest.mark.smoke` also run on nx-27017, the zero-build fallback, when it is not primary.
+`HARNESS_TEST_SERVERS=nx-27017,documentdb` overrides the choice. Under CI (`CI` set) the
+reference server must be built: the suite refuses to fall back silently.
 A test states the capabilities it needs with `@pytest.mark.needs("text_index", ...)` (names
 from harness.servers.capabilities.DESCRIPTIONS); on a server lacking one it is skipped with the
 reason printed (`-ra`).
@@ -24,10 +27,9 @@ from pymongo.database import Database
 
 from harness import load as loader
 from harness.datagen import utc_day
-from harness.servers import Server, connect, embedded
+from harness.servers import Server, connect, documentdb, embedded
 from harness.servers.capabilities import DESCRIPTIONS
 from harness.spec import load_system
-from harness.tools import find_tool
 
 REPO = Path(__file__).resolve().parent.parent
 AS_OF = utc_day(datetime(2026, 11, 1))
@@ -36,10 +38,14 @@ _ROOT = Path(tempfile.mkdtemp(prefix="harness-tests-"))
 _STARTED: dict[str, tuple[dict | None, Server]] = {}
 
 
-def candidates() -> list[str]:
-    names = ["nx-27017"]
-    if find_tool("ferretdb"):
-        names.append("ferretdb")
+def candidates(smoke: bool = False) -> list[str]:
+    """The servers a test runs on: the primary ones, plus nx-27017 for smoke tests."""
+    override = os.environ.get("HARNESS_TEST_SERVERS")
+    if override:
+        return [name.strip() for name in override.split(",") if name.strip()]
+    names = ["documentdb"] if documentdb.build() is not None else ["nx-27017"]
+    if smoke and "nx-27017" not in names:
+        names.append("nx-27017")
     if os.environ.get("MONGODB_URI"):
         names.append("mongodb-uri")
     elif os.environ.get("HARNESS_TEST_DOCKER", "auto") != "no" and embedded.docker_engine_answers():
@@ -49,14 +55,19 @@ def candidates() -> list[str]:
 
 def pytest_configure(config: pytest.Config) -> None:
     os.environ.setdefault("HARNESS_HOME", str(_ROOT / "home"))
-    if not find_tool("ferretdb"):
-        print("note: FerretDB not built (run scripts/setup-tools.sh): index-fidelity tests run on nx-27017 only",
-              file=sys.stderr)
+    os.chmod(_ROOT, 0o711)  # the reference server's PostgreSQL runs as an unprivileged user under root
+    if documentdb.build() is None:
+        if os.environ.get("CI") and not os.environ.get("HARNESS_TEST_SERVERS"):
+            raise pytest.UsageError("CI: the DocumentDB reference server is not built; scripts/setup.sh (as root, "
+                                    "with apt and Go) builds it")
+        print("note: the DocumentDB reference server is not built (scripts/setup.sh as root builds it): "
+              "the suite runs on nx-27017, whose gaps skip some tests", file=sys.stderr)
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "server" in metafunc.fixturenames:
-        metafunc.parametrize("server", candidates(), indirect=True, scope="session")
+        smoke = metafunc.definition.get_closest_marker("smoke") is not None
+        metafunc.parametrize("server", candidates(smoke), indirect=True, scope="session")
 
 
 def _start(name: str) -> Server:

@@ -17,7 +17,7 @@ def require(name: str) -> str:
     return exe
 
 
-MODULES = {"ferretdb": ("ferretdb", "github.com/FerretDB/FerretDB")}
+MODULES = {"ferretdb2": ("ferretdb2", "github.com/FerretDB/FerretDB/v2")}
 DEFAULT_MODULE = ("mongo-tools", "github.com/mongodb/mongo-tools")
 
 

@@ -21,7 +21,8 @@ def server() -> None:
 
 @server.command()
 @click.option("--backend", type=click.Choice(emb.BACKENDS), default=None,
-              help="Default: mongod on PATH, else Docker (mongo:7), else nx-27017.")
+              help="Default: mongod on PATH, else Docker (mongo:7), else documentdb (the reference server, when "
+                   "built), else nx-27017.")
 @click.option("--port", type=click.IntRange(1, 65535), default=None)
 def start(backend: str | None, port: int | None) -> None:
     """Start the embedded server (reused by later commands until `stop`)."""
@@ -70,7 +71,7 @@ def _version(exe: str | None, *args: str) -> str:
 
 TOOLS = {
     "mongod": ("--version",), "mongodump": ("--version",), "mongorestore": ("--version",),
-    "bsondump": ("--version",), "ferretdb": ("--version",), "nx-27017": ("--help",),
+    "bsondump": ("--version",), "ferretdb2": ("--version",), "nx-27017": ("--help",),
     "docker": ("--version",), "go": ("version",), "prometheus-pushgateway": ("--version",),
     "prometheus": ("--version",),
 }
@@ -83,7 +84,7 @@ def doctor(as_json: bool) -> None:
     rows = []
     for name, args in TOOLS.items():
         exe = find_tool(name)
-        if name in ("mongodump", "mongorestore", "bsondump", "ferretdb") and exe:
+        if name in ("mongodump", "mongorestore", "bsondump", "ferretdb2") and exe:
             from harness.backup.toolchain import version as tool_version
 
             version = tool_version(exe)  # adds the pinned module for tools built by setup

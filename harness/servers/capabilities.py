@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from bson import ObjectId
 from pymongo import MongoClient
 from pymongo.errors import DuplicateKeyError, PyMongoError
 
@@ -33,12 +34,18 @@ DESCRIPTIONS = {
     "sample_stage": "$sample",
     "array_path_query": "dotted paths into arrays match elements ({'a.t': {'$lt': x}})",
     "array_pull_condition": "$pull with a condition removes exactly the matching elements",
+    "geo": "2dsphere indexes with $near/$geoNear (nearest first)",
+    "objectid_equality": "equality on an ObjectId-valued field other than _id matches",
+    "ttl_index": "TTL indexes (expireAfterSeconds kept and listed)",
+    "partial_index": "partial indexes (partialFilterExpression kept and listed)",
+    "transactions": "multi-document transactions (an aborted write is undone)",
+    "coll_stats_index_sizes": "$collStats storageStats with per-index sizes",
 }
 
 
 @dataclass
 class Capabilities:
-    kind: str = "unknown"  # mongodb | nx-27017 | ferretdb | unknown
+    kind: str = "unknown"  # mongodb | nx-27017 | ferretdb (FerretDB 2 on DocumentDB) | unknown
     server: str = "unknown server"  # human-readable name and version
     version: str | None = None
     unique_index_on_id: bool = False
@@ -57,6 +64,12 @@ class Capabilities:
     sample_stage: bool = False
     array_path_query: bool = False
     array_pull_condition: bool = False
+    geo: bool = False
+    objectid_equality: bool = False
+    ttl_index: bool = False
+    partial_index: bool = False
+    transactions: bool = False
+    coll_stats_index_sizes: bool = False
     notes: list[str] = field(default_factory=list)
 
     def has(self, name: str) -> bool:
@@ -82,9 +95,10 @@ def _flavour(client: MongoClient) -> tuple[str, str, str | None]:
     info = client.admin.command("buildInfo")
     if info.get("process") == "nx_27017":
         return "nx-27017", "nx-27017", info.get("version")
-    if "ferretdbVersion" in info or "ferretdb" in str(info.get("ferretdb", "")).lower():
-        version = info.get("ferretdbVersion") or info.get("version")
-        return "ferretdb", f"FerretDB {version}", version
+    ferret = info.get("ferretdb")
+    if isinstance(ferret, dict) or "ferretdbVersion" in info:
+        version = str((ferret or {}).get("version") or info.get("ferretdbVersion") or "?").lstrip("v")
+        return "ferretdb", f"FerretDB {version} on DocumentDB", version
     version = info.get("version")
     return "mongodb", f"MongoDB {version}", version
 
@@ -113,6 +127,12 @@ def probe(client: MongoClient) -> Capabilities:
         caps.notes.append("descending index keys are stored ascending")
     if not caps.text_index:
         caps.notes.append("no $text: text-search queries cannot run")
+    if not caps.geo:
+        caps.notes.append("no 2dsphere/$near: geo queries cannot run")
+    if not caps.objectid_equality:
+        caps.notes.append("equality on ObjectId-valued fields matches nothing: such queries would be vacuous")
+    if not caps.transactions:
+        caps.notes.append("no multi-document transactions")
     return caps
 
 
@@ -177,6 +197,52 @@ def _probe_db(db: Any, caps: Capabilities) -> None:
     sampled = _attempt(lambda: list(t.aggregate([{"$sample": {"size": 1}}])))
     caps.sample_stage = bool(sampled) and len(sampled) == 1
     _probe_arrays(db["arrays"], caps)
+    _probe_index_kinds(db["kinds"], caps)
+    _probe_geo(db["places"], caps)
+    _probe_transactions(db["txn"], caps)
+
+
+def _probe_index_kinds(coll: Any, caps: Capabilities) -> None:
+    """ObjectId equality, TTL and partial indexes, per-index sizes in $collStats."""
+    ref = ObjectId()
+    coll.insert_many([{"ref": ref, "at": _now(), "s": "a"}, {"ref": ObjectId(), "at": _now(), "s": "b"}])
+    found = _attempt(lambda: coll.count_documents({"ref": ref}))
+    caps.objectid_equality = found == 1
+    if _attempt(lambda: coll.create_index("at", expireAfterSeconds=3600, name="probe_ttl")):
+        caps.ttl_index = any(ix.get("name") == "probe_ttl" and ix.get("expireAfterSeconds") == 3600
+                             for ix in _listed(coll))
+    partial = {"s": {"$eq": "a"}}
+    if _attempt(lambda: coll.create_index("s", partialFilterExpression=partial, name="probe_partial")):
+        caps.partial_index = any(ix.get("name") == "probe_partial" and ix.get("partialFilterExpression")
+                                 for ix in _listed(coll))
+    stats = _attempt(lambda: list(coll.aggregate([{"$collStats": {"storageStats": {}}}])))
+    sizes = ((stats or [{}])[0].get("storageStats") or {}).get("indexSizes") if stats else None
+    caps.coll_stats_index_sizes = isinstance(sizes, dict) and "_id_" in sizes
+
+
+def _probe_geo(coll: Any, caps: Capabilities) -> None:
+    coll.insert_many([{"n": "far", "loc": {"type": "Point", "coordinates": [10.0, 10.0]}},
+                      {"n": "near", "loc": {"type": "Point", "coordinates": [0.01, 0.01]}}])
+    if not _attempt(lambda: coll.create_index([("loc", "2dsphere")])):
+        return
+    listed = any(dict(ix["key"]).get("loc") == "2dsphere" for ix in _listed(coll))
+    near = _attempt(lambda: [d["n"] for d in coll.find({"loc": {"$near": {
+        "$geometry": {"type": "Point", "coordinates": [0.0, 0.0]}}}})])
+    caps.geo = listed and near == ["near", "far"]
+
+
+def _probe_transactions(coll: Any, caps: Capabilities) -> None:
+    """An aborted transaction must leave nothing behind (FerretDB keeps the write)."""
+    coll.insert_one({"_id": "seed"})
+
+    def aborted() -> bool:
+        with coll.database.client.start_session() as session:
+            session.start_transaction()
+            coll.insert_one({"_id": "in-txn"}, session=session)
+            session.abort_transaction()
+        return coll.count_documents({"_id": "in-txn"}) == 0
+
+    caps.transactions = bool(_attempt(aborted))
 
 
 def _probe_arrays(coll: Any, caps: Capabilities) -> None:

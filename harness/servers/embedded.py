@@ -1,9 +1,9 @@
 """The embedded default server: started on first use, reused across commands, stopped cleanly.
 
 Preference: a real `mongod` on PATH, then MongoDB 7 in Docker through testcontainers when an
-engine answers, then `nx-27017` (wire protocol on SQLite, installed with the harness).
-FerretDB (built from its Go module into the tools dir) can be chosen with `--backend`.
-State lives in `$HARNESS_HOME/server.json`.
+engine answers, then `documentdb` (FerretDB 2 on PostgreSQL + DocumentDB, the reference server,
+when scripts/setup.sh built it), then `nx-27017` (wire protocol on SQLite, installed with the
+harness: the zero-build fallback). State lives in `$HARNESS_HOME/server.json`.
 """
 
 from __future__ import annotations
@@ -22,9 +22,11 @@ from pymongo import MongoClient
 from pymongo.errors import PyMongoError
 
 from harness.errors import HarnessError
+from harness.servers import documentdb
 from harness.tools import find_tool, state_dir
 
-BACKENDS = ("mongod", "docker", "nx-27017", "ferretdb")
+BACKENDS = ("mongod", "docker", "documentdb", "nx-27017")
+PREFERENCE = BACKENDS
 
 
 def _state_file() -> Path:
@@ -95,10 +97,10 @@ def available_backends() -> list[str]:
         out.append("mongod")
     if docker_engine_answers():
         out.append("docker")
+    if documentdb.build() is not None:
+        out.append("documentdb")
     if find_tool("nx-27017") or _nx_module():
         out.append("nx-27017")
-    if find_tool("ferretdb"):
-        out.append("ferretdb")
     return out
 
 
@@ -124,28 +126,31 @@ def start(backend: str | None = None, port: int | None = None) -> dict[str, Any]
         raise HarnessError("the embedded server is already running", "see `harness server status`")
     avail = available_backends()
     if backend is None:
-        order = [b for b in ("mongod", "docker", "nx-27017") if b in avail]
+        order = [b for b in PREFERENCE if b in avail]
         if not order:
-            raise HarnessError("no embedded server available: no mongod, no Docker engine, no nx-27017",
+            raise HarnessError("no embedded server available: no mongod, no Docker engine, no DocumentDB build, "
+                               "no nx-27017",
                                "pip install nx-27017, or pass --uri to a running MongoDB")
         backend = order[0]
     elif backend not in BACKENDS:
         raise HarnessError(f"unknown backend {backend!r}", f"choose one of: {', '.join(BACKENDS)}")
     elif backend not in avail:
         raise HarnessError(f"backend {backend!r} is not available here",
-                           "see `harness doctor`; FerretDB and the tools build with scripts/setup-tools")
-    state = launch(backend, state_dir() / f"data-{backend}", port)
+                           "see `harness doctor`; scripts/setup.sh builds the documentdb backend")
+    options = {"durable": True} if backend == "documentdb" else {}
+    state = launch(backend, state_dir() / f"data-{backend}", port, **options)
     _state_file().write_text(json.dumps(state, indent=2))
     return state
 
 
-def launch(backend: str, data: Path, port: int | None = None) -> dict[str, Any]:
+def launch(backend: str, data: Path, port: int | None = None, **options: Any) -> dict[str, Any]:
     """Start `backend` as a separate process on a loopback port and wait until it answers.
-    Tests use this directly with their own data directory; stop it with `terminate`."""
+    Tests use this directly with their own data directory; stop it with `terminate`.
+    `options` go to the backend's launcher (documentdb: `auth=(user, password)`, `durable`)."""
     port = port or free_port()
     data.mkdir(parents=True, exist_ok=True)
     state = {"backend": backend, "port": port, "data_dir": str(data), "started_at": time.time()}
-    state.update(_LAUNCH[backend](port, data))
+    state.update(_LAUNCH[backend](port, data, **options))
     _wait_ready(state)
     return state
 
@@ -157,7 +162,7 @@ def _spawn(argv: list[str], log: Path) -> int:
     return proc.pid
 
 
-def _launch_nx(port: int, data: Path) -> dict[str, Any]:
+def _launch_nx(port: int, data: Path, **_: Any) -> dict[str, Any]:
     exe = find_tool("nx-27017")
     argv = [exe] if exe else [sys.executable, "-m", "nx_27017.nx_27017"]
     argv += ["--data-dir", str(data), "--host", "127.0.0.1", "--port", str(port),
@@ -166,18 +171,7 @@ def _launch_nx(port: int, data: Path) -> dict[str, Any]:
     return {"pid": pid, "uri": f"mongodb://127.0.0.1:{port}/"}
 
 
-def _launch_ferretdb(port: int, data: Path) -> dict[str, Any]:
-    exe = find_tool("ferretdb")
-    assert exe
-    (data / "state").mkdir(exist_ok=True)
-    argv = [exe, "--handler=sqlite", f"--sqlite-url=file:{data}/", f"--listen-addr=127.0.0.1:{port}",
-            f"--state-dir={data / 'state'}", "--telemetry=disable", "--log-level=warn",
-            "--debug-addr=-"]
-    pid = _spawn(argv, data / "ferretdb.log")
-    return {"pid": pid, "uri": f"mongodb://127.0.0.1:{port}/"}
-
-
-def _launch_mongod(port: int, data: Path) -> dict[str, Any]:
+def _launch_mongod(port: int, data: Path, **_: Any) -> dict[str, Any]:
     exe = find_tool("mongod")
     assert exe
     argv = [exe, "--dbpath", str(data), "--port", str(port), "--bind_ip", "127.0.0.1",
@@ -198,7 +192,7 @@ def _launch_mongod(port: int, data: Path) -> dict[str, Any]:
     return {"pid": pid, "uri": uri}
 
 
-def _launch_docker(port: int, data: Path) -> dict[str, Any]:
+def _launch_docker(port: int, data: Path, **_: Any) -> dict[str, Any]:
     os.environ.setdefault("TESTCONTAINERS_RYUK_DISABLED", "true")  # outlive this command
     from testcontainers.mongodb import MongoDbContainer
 
@@ -208,25 +202,29 @@ def _launch_docker(port: int, data: Path) -> dict[str, Any]:
             "uri": container.get_connection_url()}
 
 
-_LAUNCH = {"nx-27017": _launch_nx, "ferretdb": _launch_ferretdb, "mongod": _launch_mongod,
+_LAUNCH = {"nx-27017": _launch_nx, "documentdb": documentdb.launch, "mongod": _launch_mongod,
            "docker": _launch_docker}
 
 
 def _wait_ready(state: dict[str, Any], timeout: float = 60.0) -> None:
+    """Wait until the server answers; on failure stop everything that was started."""
     deadline = time.time() + timeout
+    logs = state.get("logs") or [state["data_dir"]]
     while time.time() < deadline:
         if _answers(state["uri"], 500):
             return
         if state.get("pid") and not _pid_alive(state["pid"]):
-            raise HarnessError(f"embedded {state['backend']} exited during start-up",
-                               f"see the logs in {state['data_dir']}")
+            terminate(state)
+            raise HarnessError(f"embedded {state['backend']} exited during start-up", f"see {logs[0]}")
         time.sleep(0.2)
     terminate(state)
-    raise HarnessError(f"embedded {state['backend']} did not answer within {timeout:.0f}s",
-                       f"see the logs in {state['data_dir']}")
+    raise HarnessError(f"embedded {state['backend']} did not answer within {timeout:.0f}s", f"see {logs[0]}")
 
 
 def terminate(state: dict[str, Any]) -> None:
+    if state.get("backend") == "documentdb":
+        documentdb.terminate(state)
+        return
     if state.get("container"):
         subprocess.run(["docker", "rm", "-f", state["container"]], capture_output=True)
         return
