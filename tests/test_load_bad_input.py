@@ -4,14 +4,14 @@ half-written kept."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from harness.servers import Server, embedded
-from harness.tools import find_tool
+from harness.servers import Server, documentdb, embedded
 
 
 def _one_error_line(result: subprocess.CompletedProcess[str]) -> str:
@@ -52,21 +52,14 @@ def test_malformed_uri(cli) -> None:
 
 @pytest.fixture(scope="module")
 def auth_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A FerretDB process with authentication enabled (the only local server that has it)."""
-    exe = find_tool("ferretdb")
-    if not exe:
-        pytest.skip("FerretDB is not built (scripts/setup-tools.sh): no local server with authentication")
-    data: Path = tmp_path_factory.mktemp("ferret-auth")
-    port = embedded.free_port()
-    (data / "state").mkdir()
-    pid = embedded._spawn([exe, "--handler=sqlite", f"--sqlite-url=file:{data}/", f"--listen-addr=127.0.0.1:{port}",
-                           f"--state-dir={data / 'state'}", "--telemetry=disable", "--debug-addr=-",
-                           "--test-enable-new-auth", "--setup-database=admin", "--setup-username=admin",
-                           "--setup-password=Sup3rSecret"], data / "log")
-    state = {"backend": "ferretdb", "pid": pid, "uri": f"mongodb://admin:Sup3rSecret@127.0.0.1:{port}/",
-             "data_dir": str(data)}
-    embedded._wait_ready({**state, "uri": f"mongodb://127.0.0.1:{port}/"})
-    yield f"127.0.0.1:{port}"
+    """The reference server with authentication enabled (the only local server that has it)."""
+    if documentdb.build() is None:
+        pytest.skip("the DocumentDB reference server is not built (scripts/setup.sh as root): no local server "
+                    "with authentication")
+    data: Path = tmp_path_factory.mktemp("docdb-auth")
+    os.chmod(data.parent, 0o711)
+    state = embedded.launch("documentdb", data, auth=("admin", "Sup3rSecret"))
+    yield f"127.0.0.1:{state['port']}"
     embedded.terminate(state)
 
 

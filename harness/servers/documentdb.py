@@ -27,6 +27,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from harness.errors import HarnessError
 from harness.tools import find_tool
@@ -262,13 +263,16 @@ def launch(port: int, data: Path, *, auth: tuple[str, str] | None = None, durabl
         marker.touch()
     state_dir = data / "ferretdb-state"
     state_dir.mkdir(exist_ok=True)
-    pg_url = f"postgres://{pg_user}@127.0.0.1:{pg_port}/postgres"
-    ferret_argv = [build_.ferretdb, f"--postgresql-url={pg_url}", f"--listen-addr=127.0.0.1:{port}",
+    # FerretDB's own pool logs in as the cluster's superuser; with auth its password goes through
+    # the environment (never argv, which `ps` shows, nor a file)
+    secret = f":{quote(auth[1], safe='')}" if auth else ""
+    env = {**os.environ, "FERRETDB_POSTGRESQL_URL": f"postgres://{pg_user}{secret}@127.0.0.1:{pg_port}/postgres"}
+    ferret_argv = [build_.ferretdb, f"--listen-addr=127.0.0.1:{port}",
                    f"--debug-addr=127.0.0.1:{_free_port()}", "--telemetry=disable", "--log-level=warn",
                    f"--state-dir={state_dir}"]
     if not auth:
         ferret_argv.append("--no-auth")
-    started.append(_spawn(ferret_argv, ferret_log, None))
+    started.append(_spawn(ferret_argv, ferret_log, None, env))
     return {"pid": started[1], "pg_pid": started[0], "pg_port": pg_port, "pg_data": str(pgdata),
             "logs": [str(ferret_log), str(pg_log)], "uri": f"mongodb://127.0.0.1:{port}/"}
 

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from pymongo import MongoClient
-from pymongo.errors import PyMongoError
+from pymongo.errors import OperationFailure, PyMongoError
 
 from harness.errors import HarnessError
 from harness.servers import documentdb
@@ -44,6 +44,8 @@ def _answers(uri: str, timeout_ms: int = 1500) -> bool:
     try:
         client.admin.command("ping")
         return True
+    except OperationFailure as exc:
+        return exc.code in (13, 18)  # it answers, but wants credentials first (FerretDB with auth)
     except PyMongoError:
         return False
     finally:
