@@ -42,7 +42,8 @@ class LazyGroup(click.Group):
         return getattr(importlib.import_module(f"harness.commands.{module}"), attr)
 
 
-@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]},
+             epilog="Exit codes: 0 done; 1 a finding (breach, drift, mismatch); 2 bad input or broken infrastructure.")
 @click.version_option(package_name="sla-harness")
 def cli() -> None:
     """SLA Harness: load, benchmark, back up and plan capacity for MongoDB-backed systems."""

@@ -51,7 +51,7 @@ def test_success_puts_last_success_and_failure_posts_only_failure(server: Server
     r = run_cli("backup", "masterx", "--uri", server.uri, "--db", db.name, "--to", str(store), "--pushgateway", url)
     assert r.returncode == 0, r.stderr
     r = run_cli("restore-verify", "masterx", "--uri", server.uri, "--from", str(store), "--pushgateway", url,
-                "--report-dir", str(tmp_path / "r"))
+                "--out", str(tmp_path / "r"))
     assert r.returncode == 0, r.stderr
     (method1, path1, body1), (method2, path2, body2) = seen
     assert (method1, path1) == ("PUT", "/metrics/job/harness_backup/system/masterx")
@@ -63,7 +63,7 @@ def test_success_puts_last_success_and_failure_posts_only_failure(server: Server
     archive = next(store.rglob(ARCHIVE))
     archive.write_bytes(archive.read_bytes()[:1000])
     r = run_cli("restore-verify", "masterx", "--uri", server.uri, "--from", str(store), "--pushgateway", url,
-                "--report-dir", str(tmp_path / "r"))
+                "--out", str(tmp_path / "r"))
     assert r.returncode == 1
     method3, path3, body3 = seen[2]
     assert (method3, path3) == ("POST", "/metrics/job/harness_restore_verify/system/masterx")
@@ -95,12 +95,12 @@ def test_real_pushgateway_keeps_last_success_after_a_failure(server: Server, loa
         store = tmp_path / "store"
         assert run_cli("backup", "masterx", "--uri", server.uri, "--db", db.name, "--to", str(store)).returncode == 0
         ok = run_cli("restore-verify", "masterx", "--uri", server.uri, "--from", str(store), "--pushgateway", url,
-                     "--report-dir", str(tmp_path / "r"))
+                     "--out", str(tmp_path / "r"))
         assert ok.returncode == 0, ok.stderr
         archive = next(store.rglob(ARCHIVE))
         archive.write_bytes(archive.read_bytes()[:1000])
         bad = run_cli("restore-verify", "masterx", "--uri", server.uri, "--from", str(store), "--pushgateway", url,
-                      "--report-dir", str(tmp_path / "r"))
+                      "--out", str(tmp_path / "r"))
         assert bad.returncode == 1
         text = urllib.request.urlopen(url + "/metrics", timeout=5).read().decode()
         mine = [ln for ln in text.splitlines() if ln.startswith("harness_restore_verify_") and 'system="masterx"' in ln]

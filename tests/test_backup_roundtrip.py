@@ -66,7 +66,7 @@ def test_round_trip_local_verifies_and_drops_scratch(server: Server, backup_of, 
     listed = run_cli("backup", "list", "--to", str(store), "--json")
     assert listed.returncode == 0, listed.stderr
     assert [(b["id"], b["state"]) for b in json.loads(listed.stdout)["backups"]] == [(manifest.id, "complete")]
-    r = run_cli("restore-verify", "masterx", "--uri", server.uri, "--from", str(store), "--report-dir",
+    r = run_cli("restore-verify", "masterx", "--uri", server.uri, "--from", str(store), "--out",
                 str(tmp_path / "reports"), "--json")
     assert r.returncode == 0, r.stderr
     report = json.loads(r.stdout)
@@ -89,7 +89,7 @@ def test_corruption_in_restored_data_is_detected(server: Server, backup_of, tmp_
     db, manifest, store = backup_of
     scratch = SCRATCH_PREFIX + "corrupt"
     r = run_cli("restore-verify", "masterx", "--uri", server.uri, "--from", str(store), "--target-db", scratch,
-                "--keep", "--report-dir", str(tmp_path / "reports"), "--json")
+                "--keep", "--out", str(tmp_path / "reports"), "--json")
     assert r.returncode == 0, r.stderr
     target = server.client()[scratch]
     try:
@@ -116,7 +116,7 @@ def test_truncated_archive_is_rejected(server: Server, backup_of, tmp_path: Path
     with pytest.raises(ArchiveError, match="truncated"):
         inspector.finish()
     archive.write_bytes(data[: len(data) // 2])
-    r = run_cli("restore-verify", "masterx", "--uri", server.uri, "--from", str(store), "--report-dir",
+    r = run_cli("restore-verify", "masterx", "--uri", server.uri, "--from", str(store), "--out",
                 str(tmp_path / "r"))
     assert r.returncode == 1
     assert "damaged" in r.stderr and "truncated" in r.stderr and "Traceback" not in r.stderr
@@ -131,7 +131,7 @@ def test_corrupted_archive_bytes_are_rejected(server: Server, backup_of, tmp_pat
     data = bytearray(archive.read_bytes())
     data[len(data) // 2] ^= 0xFF  # same size, one flipped byte
     archive.write_bytes(bytes(data))
-    r = run_cli("restore-verify", "masterx", "--uri", server.uri, "--from", str(store), "--report-dir",
+    r = run_cli("restore-verify", "masterx", "--uri", server.uri, "--from", str(store), "--out",
                 str(tmp_path / "r"), "--json")
     assert r.returncode == 1
     report = json.loads(r.stdout)

@@ -69,7 +69,7 @@ def test_round_trip_through_s3_with_encryption_and_storage_class(server: Server,
     assert client.list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []
     listed = run_cli("backup", "list", "--to", dest, "--json", env=s3)
     assert [(b["id"], b["state"]) for b in json.loads(listed.stdout)["backups"]] == [(bid, "complete")]
-    r = run_cli("restore-verify", "masterx", "--uri", server.uri, "--from", dest, "--report-dir",
+    r = run_cli("restore-verify", "masterx", "--uri", server.uri, "--from", dest, "--out",
                 str(tmp_path / "reports"), "--json", env=s3)
     assert r.returncode == 0, r.stderr
     report = json.loads(r.stdout)

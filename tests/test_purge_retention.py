@@ -120,8 +120,8 @@ def model(before: dict[str, dict[Any, dict[str, Any]]]) -> dict[str, dict[Any, d
 
 
 def _purge(server: Server, db: Database, tmp_path: Path, *extra: str) -> dict[str, Any]:
-    r = run_cli("purge", "masterx", "--uri", server.uri, "--db", db.name, "--as-of", "2026-11-01", "--json",
-                "--report-dir", str(tmp_path / "reports"), *extra)
+    r = run_cli("purge", "masterx", "--uri", server.uri, "--db", db.name, "--now", "2026-11-01", "--json",
+                "--out", str(tmp_path / "reports"), *extra)
     assert r.returncode == 0, r.stderr
     return json.loads(r.stdout)
 
@@ -197,8 +197,8 @@ def test_system_without_a_policy_says_so(tmp_path: Path) -> None:
     assert out["rules"] == [] and "no retention policy" in out["note"]
 
 
-def test_bad_as_of_is_one_clear_line() -> None:
-    r = run_cli("purge", "masterx", "--as-of", "yesterday-ish")
+def test_bad_now_is_one_clear_line() -> None:
+    r = run_cli("purge", "masterx", "--now", "yesterday-ish")
     assert r.returncode == 2
     assert r.stderr.strip().splitlines() == [
-        "error: bad --as-of 'yesterday-ish' — use YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ (UTC)"]
+        "error: bad --now 'yesterday-ish' — use YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ (UTC)"]

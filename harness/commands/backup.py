@@ -14,7 +14,7 @@ from harness.backup import catalog, dump, metrics, rotation, toolchain
 from harness.backup import restore as restoring
 from harness.backup.store import S3Options, Store, open_store
 from harness.errors import EXIT_BREACH, HarnessError
-from harness.options import db_option, json_option, server_from, uri_option
+from harness.options import db_option, exit_codes, json_option, out_option, server_from, uri_option
 from harness.output import emit_json, note, table
 from harness.reporting import out_dir, stamp, write_html, write_json
 from harness.servers import connect
@@ -60,12 +60,12 @@ class BackupGroup(click.Group):
         formatter.write_usage("harness backup", "SYSTEM [OPTIONS] | list [OPTIONS] | prune [OPTIONS]")
 
 
-@click.group(cls=BackupGroup)
+@click.group(cls=BackupGroup, epilog=exit_codes())
 def backup() -> None:
     """Back up a system with mongodump (`harness backup SYSTEM`), list backups, prune them (GFS)."""
 
 
-@backup.command("run")
+@backup.command("run", epilog=exit_codes())
 @click.argument("system_name", metavar="SYSTEM")
 @uri_option
 @db_option
@@ -114,20 +114,19 @@ def _rows(entries: list[catalog.Entry], keep: dict[str, list[str]] | None = None
     return out
 
 
-@backup.command("list")
+@backup.command("list", epilog=exit_codes())
 @store_options
 @click.option("--system", "system_name", default=None, help="Only this system's backups.")
-@click.option("--html", "html_path", default=None, type=click.Path(dir_okay=False), help="Also write an HTML page.")
+@click.option("--out", default=None, type=click.Path(file_okay=False),
+              help="Also write backups.html into this report folder.")
 @json_option
 def list_(store_url: str, s3_endpoint: str | None, sse: str | None, sse_kms_key_id: str | None,
-          storage_class: str | None, system_name: str | None, html_path: str | None, as_json: bool) -> None:
+          storage_class: str | None, system_name: str | None, out: str | None, as_json: bool) -> None:
     """List backups, newest first: complete ones are restorable; incomplete and damaged ones are not."""
     store = make_store(store_url, s3_endpoint, sse, sse_kms_key_id, storage_class)
     rows = _rows(catalog.entries(store, system_name))
-    if html_path:
-        from pathlib import Path
-
-        write_html(Path(html_path), "backup_list.html.j2", title="Backups", store=store.url, policy="",
+    if out:
+        write_html(out_dir(out) / "backups.html", "backup_list.html.j2", title="Backups", store=store.url, policy="",
                    backups=rows)
     if as_json:
         emit_json({"store": store.url, "backups": rows})
@@ -140,7 +139,7 @@ def list_(store_url: str, s3_endpoint: str | None, sse: str | None, sse_kms_key_
         note("no backups found")
 
 
-@backup.command("prune")
+@backup.command("prune", epilog=exit_codes())
 @store_options
 @click.option("--system", "system_name", default=None, help="Only this system (default: every system in the store).")
 @click.option("--keep-last", type=click.IntRange(0), default=0, show_default=True)
@@ -224,7 +223,8 @@ def prune(store_url: str, s3_endpoint: str | None, sse: str | None, sse_kms_key_
     note(f"{len(gone)} backup(s) {'would be ' if dry_run else ''}deleted, {len(rows) - len(gone)} kept")
 
 
-@click.command("restore-verify")
+@click.command("restore-verify", epilog=exit_codes(
+    "the restored data does not match its manifest, or the restore missed the RTO"))
 @click.argument("system_name", metavar="SYSTEM")
 @uri_option
 @store_options
@@ -236,13 +236,13 @@ def prune(store_url: str, s3_endpoint: str | None, sse: str | None, sse_kms_key_
 @click.option("--rto-seconds", type=click.FloatRange(min=1), default=None,
               help="Recovery time objective. Default: the system's documented RTO (masterx: seed 004's 15 minutes), "
                    "else 15 minutes.")
-@click.option("--report-dir", default=None, help="Where the JSON and HTML reports go (default ./reports).")
+@out_option
 @pushgateway_option
 @json_option
 def restore_verify(system_name: str, uri: str | None, store_url: str, s3_endpoint: str | None, sse: str | None,
                    sse_kms_key_id: str | None, storage_class: str | None, backup_id: str | None,
                    target_uri: str | None, target_db: str | None, force: bool, keep: bool, rto_seconds: float | None,
-                   report_dir: str | None, pushgateway: str | None, as_json: bool) -> None:
+                   out: str | None, pushgateway: str | None, as_json: bool) -> None:
     """Restore a backup into a scratch database, verify it against its manifest, time it against the RTO."""
     system = load_system(system_name)
     if rto_seconds is None:
@@ -261,7 +261,7 @@ def restore_verify(system_name: str, uri: str | None, store_url: str, s3_endpoin
         metrics.push(gateway, "restore_verify", system.name, False, time.perf_counter() - t0)
         raise
     data = outcome.as_dict()
-    directory = out_dir(report_dir)
+    directory = out_dir(out)
     base = directory / f"restore-verify-{system.name}-{stamp()}"
     write_json(base.with_suffix(".json"), data)
     write_html(base.with_suffix(".html"), "restore_verify.html.j2", title=f"Restore verification: {system.title}",

@@ -10,6 +10,7 @@ from typing import Any
 import click
 
 from harness.errors import EXIT_BREACH, HarnessError
+from harness.options import exit_codes, out_option
 
 _DURATION = re.compile(r"^(\d+(?:\.\d+)?)(ms|s|m|h)?$")
 
@@ -36,7 +37,7 @@ def parse_rate(value: str | None) -> float | None:
     return rate
 
 
-@click.command()
+@click.command(epilog=exit_codes("an SLA, index or regression breach"))
 @click.argument("system_name", metavar="SYSTEM")
 @click.option("--uri", envvar="MONGODB_URI", default=None, show_envvar=True,
               help="MongoDB URI; without it the embedded default server is used.")
@@ -55,7 +56,7 @@ def parse_rate(value: str | None) -> float | None:
               help="Locustfile to run instead of workloads/SYSTEM.py.")
 @click.option("--sla", "sla", multiple=True, help="Override an SLA: QUERY=MS or '*=MS' (repeatable).")
 @click.option("--no-index-check", is_flag=True, help="Skip explaining the critical queries.")
-@click.option("--out", default=None, help="Report directory (default ./reports).")
+@out_option
 @click.option("--baseline", default=None,
               help="Gate: fail on a statistically significant latency regression against this run "
                    "(JSON path, history id, or latest[:SYSTEM]).")
@@ -194,10 +195,11 @@ def _system_db(name: str) -> str:
     return load_system(name).database
 
 
-@click.command()
+@click.command(epilog=exit_codes("run B regressed significantly"))
 @click.argument("run_a")
 @click.argument("run_b")
-@click.option("--out", default=None, help="Report directory holding history/ (default ./reports).")
+@click.option("--out", default=None, type=click.Path(file_okay=False),
+              help="Report folder holding history/ (default ./reports).")
 @click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
 def compare(run_a: str, run_b: str, out: str | None, as_json: bool) -> None:
     """Compare two bench runs query by query; exit 1 when B regressed significantly.

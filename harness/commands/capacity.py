@@ -12,7 +12,7 @@ from harness.capacity.measure import SAMPLE
 from harness.capacity.report import print_summary, write
 from harness.capacity.units import parse_size
 from harness.errors import EXIT_BREACH, HarnessError
-from harness.options import db_option, json_option, server_from, uri_option
+from harness.options import db_option, exit_codes, json_option, out_option, server_from, uri_option
 from harness.output import emit_json, note
 from harness.reporting import out_dir
 from harness.spec import load_system
@@ -25,7 +25,7 @@ def _horizons(text: str) -> list[float]:
         raise HarnessError(f"bad --horizons {text!r}: months must be numbers", "e.g. --horizons 6,12,24") from None
 
 
-@click.command()
+@click.command(epilog=exit_codes("the machine is too small or a critical risk is found"))
 @click.argument("system_name", metavar="SYSTEM")
 @uri_option
 @db_option
@@ -38,7 +38,7 @@ def _horizons(text: str) -> list[float]:
               help="Documents sampled per collection for BSON and array sizes.")
 @click.option("--max-user-docs", type=click.IntRange(1), default=DEFAULT_MAX_USER_DOCS, show_default=True,
               help="Flag collections where a 99th-percentile user owns more documents than this.")
-@click.option("--out", default=None, help="Report directory (default ./reports).")
+@out_option
 @json_option
 def capacity(system_name: str, uri: str | None, database: str | None, horizons: str, users: tuple[int, ...],
              ram: str | None, disk: str | None, ignore_retention: bool, sample: int, max_user_docs: int,

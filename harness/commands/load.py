@@ -12,7 +12,7 @@ from harness import load as loader
 from harness import schema
 from harness.errors import EXIT_BREACH, HarnessError
 from harness.indexes import check as check_indexes
-from harness.options import db_option, json_option, server_from, uri_option
+from harness.options import db_option, exit_codes, json_option, server_from, uri_option
 from harness.output import emit_json, note, table
 from harness.schema import sample_documents
 from harness.spec import load_system, system_names
@@ -27,7 +27,7 @@ def _as_of(value: str) -> datetime:
         raise HarnessError(f"bad --as-of {value!r}", "use YYYY-MM-DD") from None
 
 
-@click.command()
+@click.command(epilog=exit_codes())
 @click.argument("system_name", metavar="SYSTEM")
 @uri_option
 @db_option
@@ -35,7 +35,8 @@ def _as_of(value: str) -> datetime:
 @click.option("--scale", type=float, default=None, help="Numeric scale factor (multiplies the preset).")
 @click.option("--seed", type=int, default=42, show_default=True, help="Same seed, same data.")
 @click.option("--as-of", default=DEFAULT_AS_OF, show_default=True,
-              help="Day the generated history ends (timestamps reach back from it).")
+              help="The data's end date: the generated history reaches back from this day "
+                   "(purge's reference time is --now).")
 @click.option("--drop", is_flag=True, help="Drop the target database first.")
 @click.option("--resume", is_flag=True, help="Finish an interrupted load with the same parameters.")
 @click.option("--workers", type=click.IntRange(1, 64), default=None, help="Generator processes.")
@@ -83,7 +84,7 @@ def _index_table(statuses: list, title: str = "indexes") -> None:
           [(s.collection, s.index, s.status, s.detail) for s in statuses])
 
 
-@click.command()
+@click.command(epilog=exit_codes("index drift found by --check"))
 @click.argument("system_name", metavar="SYSTEM")
 @uri_option
 @db_option
@@ -113,7 +114,7 @@ def indexes(system_name: str, uri: str | None, database: str | None, check: bool
         sys.exit(EXIT_BREACH)
 
 
-@click.command()
+@click.command(epilog=exit_codes("documents that break the documented schema"))
 @click.argument("system_name", metavar="SYSTEM")
 @uri_option
 @db_option
@@ -144,7 +145,7 @@ def validate(system_name: str, uri: str | None, database: str | None, sample: in
         sys.exit(EXIT_BREACH)
 
 
-@click.command()
+@click.command(epilog=exit_codes())
 @json_option
 def systems(as_json: bool) -> None:
     """List the systems in fixtures/ with their collections and presets."""

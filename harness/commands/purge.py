@@ -8,28 +8,30 @@ import click
 
 from harness import purge as purging
 from harness.errors import HarnessError
-from harness.options import db_option, json_option, server_from, uri_option
+from harness.options import db_option, exit_codes, json_option, out_option, server_from, uri_option
 from harness.output import emit_json, note, table
 from harness.reporting import out_dir, stamp, write_json
 from harness.spec import load_system
 
 
-def parse_as_of(value: str | None) -> datetime:
+def parse_now(value: str | None) -> datetime:
     """YYYY-MM-DD or an ISO-8601 time, read as UTC; default now. Naive UTC, like stored dates."""
     if not value:
         return datetime.now(UTC).replace(tzinfo=None)
     try:
         t = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
-        raise HarnessError(f"bad --as-of {value!r}", "use YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ (UTC)") from None
+        raise HarnessError(f"bad --now {value!r}", "use YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ (UTC)") from None
     return t.astimezone(UTC).replace(tzinfo=None) if t.tzinfo else t
 
 
-@click.command()
+@click.command(epilog=exit_codes("documents past a cutoff remain after --execute"))
 @click.argument("system_name", metavar="SYSTEM")
 @uri_option
 @db_option
-@click.option("--as-of", default=None, help="Reference time for the cutoffs (UTC; default now).")
+@click.option("--now", default=None,
+              help="Reference time (UTC; default the real now): each rule's cutoff is this minus its "
+                   "retention. Not load's --as-of, which is the data's end date.")
 @click.option("--execute", is_flag=True, help="Really delete/modify (default: dry run, nothing changes).")
 @click.option("--batch-size", type=click.IntRange(1, 100_000), default=500, show_default=True)
 @click.option("--max-ops", type=click.FloatRange(min=0, min_open=True), default=None,
@@ -42,15 +44,15 @@ def parse_as_of(value: str | None) -> datetime:
               help="S3 storage class of archived data (cold storage).")
 @click.option("--s3-endpoint", default=None, envvar="AWS_ENDPOINT_URL_S3", help="S3-compatible endpoint URL.")
 @click.option("--sse", type=click.Choice(["AES256", "aws:kms"]), default=None, help="S3 server-side encryption.")
-@click.option("--report-dir", default=None, help="Where the JSON report goes (default ./reports).")
+@out_option
 @json_option
-def purge(system_name: str, uri: str | None, database: str | None, as_of: str | None, execute: bool,
+def purge(system_name: str, uri: str | None, database: str | None, now: str | None, execute: bool,
           batch_size: int, max_ops: float | None, max_latency_ms: float | None, archive_to: str | None,
-          archive_storage_class: str, s3_endpoint: str | None, sse: str | None, report_dir: str | None,
+          archive_storage_class: str, s3_endpoint: str | None, sse: str | None, out: str | None,
           as_json: bool) -> None:
     """Apply SYSTEM's retention rules; a dry run (the default) says what each rule would remove."""
     system = load_system(system_name)
-    when = parse_as_of(as_of)
+    when = parse_now(now)
     if not system.retention:
         msg = system.retention_note or "the seed documents no retention policy"
         if as_json:
@@ -76,17 +78,17 @@ def purge(system_name: str, uri: str | None, database: str | None, as_of: str | 
         results = purging.run(db, system, when, execute, batch_size=batch_size, throttle=throttle,
                               archiver=archiver, arrays=arrays)
     except KeyboardInterrupt:
-        raise HarnessError(f"purge of {db.name} interrupted", "rerun the same command (same --as-of) to finish; "
+        raise HarnessError(f"purge of {db.name} interrupted", "rerun the same command (same --now) to finish; "
                                                                "finished batches stay done") from None
     notes = arrays.notes(server.caps.server) if arrays else []
     report = {"system": system.name, "database": db.name, "server": server.caps.server,
-              "as_of": when.isoformat() + "Z", "mode": "execute" if execute else "dry-run",
+              "now": when.isoformat() + "Z", "mode": "execute" if execute else "dry-run",
               "rules": [r.as_dict() for r in results], "notes": notes,
               "throttle": {"max_ops": max_ops, "max_latency_ms": max_latency_ms, "backoffs": throttle.backoffs,
                            "slept_seconds": round(throttle.slept, 3)},
               "archive": {"store": archiver.store.url, "objects": archiver.objects,
                           "documents": archiver.documents} if archiver else None}
-    path = write_json(out_dir(report_dir) / f"purge-{system.name}-{stamp()}.json", report)
+    path = write_json(out_dir(out) / f"purge-{system.name}-{stamp()}.json", report)
     if as_json:
         emit_json(report)
         return

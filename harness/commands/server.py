@@ -7,19 +7,19 @@ import subprocess
 import click
 
 from harness.errors import HarnessError
-from harness.options import json_option, uri_option
+from harness.options import exit_codes, json_option, uri_option
 from harness.output import emit_json, note, table
 from harness.servers import connect
 from harness.servers import embedded as emb
 from harness.tools import find_tool, tools_dir
 
 
-@click.group()
+@click.group(epilog=exit_codes())
 def server() -> None:
     """Manage the embedded default server used when no --uri is given."""
 
 
-@server.command()
+@server.command(epilog=exit_codes())
 @click.option("--backend", type=click.Choice(emb.BACKENDS), default=None,
               help="Default: mongod on PATH, else Docker (mongo:7), else documentdb (the reference server, when "
                    "built), else nx-27017.")
@@ -30,14 +30,14 @@ def start(backend: str | None, port: int | None) -> None:
     note(f"started {state['backend']} at {state['uri']} (data in {state['data_dir']})")
 
 
-@server.command()
+@server.command(epilog=exit_codes())
 def stop() -> None:
     """Stop the embedded server; its data stays for the next start."""
     state = emb.stop()
     note(f"stopped {state['backend']}" if state else "no embedded server was running")
 
 
-@server.command()
+@server.command(epilog=exit_codes())
 @uri_option
 @json_option
 def status(uri: str | None, as_json: bool) -> None:
@@ -77,7 +77,7 @@ TOOLS = {
 }
 
 
-@click.command()
+@click.command(epilog=exit_codes())
 @json_option
 def doctor(as_json: bool) -> None:
     """List the tools and servers present, with versions."""
