@@ -74,7 +74,7 @@ else
   make -s -C "$work/pgvector-0.8.0" OPTFLAGS="" install >/dev/null
 fi
 
-if [ -f "$share/extension/pg_cron--1.6.sql" ] && [ -f "$pkglib/pg_cron.so" ]; then
+if grep -qs "default_version = '1.6'" "$share/extension/pg_cron.control" && [ -f "$pkglib/pg_cron.so" ]; then
   step "pg_cron 1.6.3 installed"
 else
   step "building pg_cron 1.6.3"
