@@ -52,7 +52,7 @@ _SQLITE_PK = re.compile(r"\bUSING (?:INTEGER )?PRIMARY KEY\b")
 _SQLITE_SCAN = re.compile(r"^SCAN (\S+)")
 _FTS_SCAN = re.compile(r"^SCAN (\S+_fts)\b.*VIRTUAL TABLE INDEX")
 MONGO_INDEX_STAGES = ("IXSCAN", "COUNT_SCAN", "DISTINCT_SCAN", "TEXT_MATCH", "TEXT_OR", "IDHACK", "EXPRESS_IXSCAN",
-                      "EXPRESS_CLUSTERED_IXSCAN")
+                      "EXPRESS_CLUSTERED_IXSCAN", "GEO_NEAR_2D", "GEO_NEAR_2DSPHERE")
 PG_INDEX_NODES = ("Index Scan", "Index Only Scan", "Bitmap Index Scan")
 PG_TABLE_SCANS = ("Seq Scan", "Parallel Seq Scan")
 PG_SORTS = ("Sort", "Incremental Sort")
@@ -122,13 +122,32 @@ def detect_format(plan: dict[str, Any]) -> str:
 
 
 def _walk(stage: dict[str, Any]) -> list[dict[str, Any]]:
-    out = [stage]
+    """Every stage of a MongoDB plan tree: children in `inputStage(s)`, the slot-based engine's
+    `queryPlan`, join sides, and on a sharded cluster each shard's `winningPlan` under `shards`."""
+    out = [stage] if "stage" in stage else []
     for key in ("inputStage", "queryPlan", "outerStage", "innerStage"):
         if isinstance(stage.get(key), dict):
             out += _walk(stage[key])
     for child in stage.get("inputStages", []) or []:
-        out += _walk(child)
+        if isinstance(child, dict):
+            out += _walk(child)
+    for shard in stage.get("shards", []) or []:
+        if isinstance(shard, dict) and isinstance(shard.get("winningPlan"), dict):
+            out += _walk(shard["winningPlan"])
     return out
+
+
+def _mongo_index_name(stage: dict[str, Any]) -> str:
+    """`indexName` (always present since MongoDB 3.0); else the default name its `keyPattern`
+    would get (`{a: 1, b: -1}` -> `a_1_b_-1`)."""
+    if stage.get("indexName"):
+        return str(stage["indexName"])
+    if stage.get("stage") == "IDHACK":
+        return "_id_"
+    key = stage.get("keyPattern")
+    if isinstance(key, dict) and key:
+        return "_".join(f"{k}_{v:g}" if isinstance(v, int | float) else f"{k}_{v}" for k, v in key.items())
+    return str(stage.get("stage"))
 
 
 def _mongodb(summary: PlanSummary, plan: dict[str, Any], qp: dict[str, Any]) -> None:
@@ -136,8 +155,8 @@ def _mongodb(summary: PlanSummary, plan: dict[str, Any], qp: dict[str, Any]) -> 
     for stage in stages:
         name = stage.get("stage", "")
         summary.stages.append(name)
-        if name in MONGO_INDEX_STAGES:
-            summary.indexes.append(stage.get("indexName") or ("_id_" if name == "IDHACK" else name))
+        if name in MONGO_INDEX_STAGES and _mongo_index_name(stage) not in summary.indexes:
+            summary.indexes.append(_mongo_index_name(stage))  # TEXT_MATCH and its IXSCAN name one index
         if name == "COLLSCAN":
             summary.collection_scan = True
         if name == "SORT":

@@ -1,6 +1,9 @@
 """What a loaded system occupies now, per collection, as the server reports it.
 
-From collStats/dbStats: document count, data size, storage size, per-index sizes. From a
+From `$collStats` storageStats (the `collStats` command, deprecated since MongoDB 6.2, where
+the stage is missing) and dbStats: document count, data size, storage size, per-index sizes,
+WiredTiger's block compressor; from serverStatus: WiredTiger's cache size (what holds the
+working set: RAM fit is judged against it). From a
 sample of documents encoded client-side: BSON document size (average, maximum), the length
 and per-element size of every array the growth model says grows, and the ages of array
 elements a retention rule pulls. From the data itself: how old documents are (for retention
@@ -14,6 +17,7 @@ reason in `notes` — never an estimate passed off as a measurement.
 from __future__ import annotations
 
 import contextlib
+import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -25,6 +29,7 @@ from bson.raw_bson import RawBSONDocument
 from pymongo.database import Database
 from pymongo.errors import PyMongoError
 
+from harness.capacity.units import human
 from harness.errors import HarnessError
 from harness.load import META, read_meta
 from harness.servers import Capabilities
@@ -87,6 +92,82 @@ class PerUser:
     def as_dict(self) -> dict[str, Any]:
         return {"field": self.field, "owners": self.owners, "mean": round(self.mean, 2), "p50": self.p50,
                 "p99": round(self.p99, 1), "max": self.max}
+
+
+@dataclass
+class StorageStats:
+    """A collection's sizes as the server reports them (bytes; None where it reports none)."""
+
+    count: int | None = None
+    size: int | None = None  # uncompressed BSON of the documents (WiredTiger: in-cache size)
+    storage_size: int | None = None  # on disk, after block compression
+    free_storage_size: int | None = None  # reusable bytes inside storage_size
+    index_sizes: dict[str, int] = field(default_factory=dict)
+    total_index_size: int | None = None
+    compressor: str | None = None  # WiredTiger block_compressor (snappy, zstd, zlib, none)
+
+
+def _num(v: Any) -> int | None:
+    return int(v) if isinstance(v, int | float) and not isinstance(v, bool) else None
+
+
+def storage_stats(docs: list[dict[str, Any]]) -> StorageStats:
+    """Read `$collStats: {storageStats: {}}` output (one document, or one per shard on a sharded
+    collection: summed) or a `collStats` command reply (the same fields at the top level).
+    Sizes are scaled back to bytes when the server reports a `scaleFactor` above 1."""
+    out = StorageStats()
+    for doc in docs:
+        st = doc.get("storageStats", doc)
+        if not isinstance(st, dict):
+            continue
+        scale = _num(st.get("scaleFactor")) or 1
+        scale = scale if scale > 1 else 1
+
+        def add(total: int | None, key: str, scaled: bool = True, st: dict[str, Any] = st,
+                scale: int = scale) -> int | None:
+            v = _num(st.get(key))
+            if v is None:
+                return total
+            return (total or 0) + v * (scale if scaled else 1)
+
+        out.count = add(out.count, "count", scaled=False)
+        out.size = add(out.size, "size")
+        out.storage_size = add(out.storage_size, "storageSize")
+        out.free_storage_size = add(out.free_storage_size, "freeStorageSize")
+        out.total_index_size = add(out.total_index_size, "totalIndexSize")
+        for name, v in (st.get("indexSizes") or {}).items():
+            if _num(v) is not None:
+                out.index_sizes[name] = out.index_sizes.get(name, 0) + _num(v) * scale
+        wt = st.get("wiredTiger")
+        if isinstance(wt, dict) and isinstance(wt.get("creationString"), str):
+            m = re.search(r"(?:^|,)block_compressor=([^,]*)", wt["creationString"])
+            if m:
+                out.compressor = m.group(1) or "none"
+    return out
+
+
+@dataclass
+class CacheStats:
+    """WiredTiger's cache from serverStatus: its configured size and what it holds now."""
+
+    max_bytes: int
+    used_bytes: int | None = None
+    dirty_bytes: int | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"max_bytes": self.max_bytes, "used_bytes": self.used_bytes, "dirty_bytes": self.dirty_bytes}
+
+
+def wiredtiger_cache(server_status: dict[str, Any]) -> CacheStats | None:
+    """`serverStatus.wiredTiger.cache`: "maximum bytes configured", "bytes currently in the
+    cache", "tracked dirty bytes in the cache". None when the server has no WiredTiger section
+    (another storage engine, FerretDB/DocumentDB, nx-27017)."""
+    wt = server_status.get("wiredTiger")
+    cache = wt.get("cache") if isinstance(wt, dict) else None
+    if not isinstance(cache, dict) or _num(cache.get("maximum bytes configured")) is None:
+        return None
+    return CacheStats(_num(cache["maximum bytes configured"]) or 0, _num(cache.get("bytes currently in the cache")),
+                      _num(cache.get("tracked dirty bytes in the cache")))
 
 
 @dataclass
@@ -162,6 +243,7 @@ class Measurement:
     db_data_bytes: int | None = None
     db_storage_bytes: int | None = None
     db_index_bytes: int | None = None  # dbStats indexSize (all collections, harness_meta included)
+    cache: CacheStats | None = None  # the measured server's WiredTiger cache
     hot_days: int = HOT_DAYS
     notes: list[str] = field(default_factory=list)
 
@@ -179,6 +261,7 @@ class Measurement:
                 "seed": self.seed, "users": self.users, "documents": self.documents,
                 "db_data_bytes": self.db_data_bytes, "db_storage_bytes": self.db_storage_bytes,
                 "db_index_bytes": self.db_index_bytes, "hot_days": self.hot_days,
+                "wiredtiger_cache": self.cache.as_dict() if self.cache else None,
                 "per_collection_index_sizes": self.per_collection_indexes, "notes": self.notes,
                 "collections": {k: c.as_dict() for k, c in self.collections.items()}}
 
@@ -239,36 +322,44 @@ def hot_field(coll: Collection, system: System) -> str | None:
 # ---------------------------------------------------------------------------------------------
 
 
+def _read_storage(db: Database, name: str) -> StorageStats:
+    """`$collStats` first (the command is deprecated since MongoDB 6.2), then `collStats`."""
+    try:
+        return storage_stats(list(db[name].aggregate([{"$collStats": {"storageStats": {}}}])))
+    except PyMongoError:
+        return storage_stats([db.command("collStats", name)])
+
+
 def _stats(db: Database, name: str, caps: Capabilities, out: CollectionStats) -> int | None:
-    """Fill sizes from collStats; returns its document count (None if it gives none)."""
+    """Fill sizes from the server's storage statistics; returns its document count (None if it
+    gives none)."""
     if not caps.coll_stats:
         out.notes.append(f"{caps.server} has no collStats: data size is the BSON size of sampled documents; "
                          "storage and index sizes unavailable")
         return None
     try:
-        st = db.command("collStats", name)
+        st = _read_storage(db, name)
     except PyMongoError as exc:
         out.notes.append(f"collStats failed ({exc}): storage and index sizes unavailable")
         return None
-    if "size" in st:
-        out.data_bytes = int(st["size"])
-    if "storageSize" in st:
-        out.storage_bytes = int(st["storageSize"])
-    else:
+    out.data_bytes = st.size
+    out.storage_bytes = st.storage_size
+    if st.storage_size is None:
         out.notes.append("collStats reports no storageSize")
-    sizes = {k: int(v) for k, v in (st.get("indexSizes") or {}).items()}
+    sizes = st.index_sizes
     if sizes and sum(sizes.values()) > 0:
-        out.index_bytes = sizes
+        out.index_bytes = dict(sizes)
     else:
         out.notes.append(f"{caps.server} reports no per-index sizes for {name} (indexSizes "
                          f"{'empty' if not sizes else 'all 0'}): index size unavailable per collection")
+    if st.compressor:
+        out.notes.append(f"storage sizes are after WiredTiger {st.compressor} block compression")
     figures = [v for v in (out.data_bytes, out.storage_bytes, *(sizes.values())) if v]
     if figures and all(v % PAGE == 0 for v in figures):
         out.page_granular = True
         out.notes.append(f"sizes are whole {PAGE // 1024} KiB pages: per-document figures of small collections "
                          "are overstated")
-    count = st.get("count")
-    return int(count) if isinstance(count, int | float) else None
+    return st.count
 
 
 def _sample(db: Database, coll: Collection, n: int, out: CollectionStats, system: System,
@@ -396,6 +487,7 @@ def measure(db: Database, system: System, caps: Capabilities, server: str = "", 
                 cs.per_user = _per_user(db, coll, system, caps)
             result[coll.name] = cs
         dbs = _db_stats(db, caps, notes)
+        cache = _server_cache(db, caps, notes)
     except PyMongoError as exc:
         raise HarnessError(f"measuring {db.name} failed: {exc}") from exc
     users = result[system.user_collection].count if system.user_collection in result else 0
@@ -406,7 +498,7 @@ def measure(db: Database, system: System, caps: Capabilities, server: str = "", 
         notes.append("index sizes are known only for the whole database (dbStats indexSize), not per collection")
     return Measurement(system.name, db.name, server, caps.kind, as_of,
                        meta.get("scale") if meta else None, meta.get("seed") if meta else None,
-                       users, result, *dbs, notes=notes)
+                       users, result, *dbs, cache=cache, notes=notes)
 
 
 def _db_stats(db: Database, caps: Capabilities, notes: list[str]) -> tuple[int | None, int | None, int | None]:
@@ -421,6 +513,21 @@ def _db_stats(db: Database, caps: Capabilities, notes: list[str]) -> tuple[int |
         return int(v) if isinstance(v, int | float) and v > 0 else None
 
     return pick("dataSize"), pick("storageSize"), pick("indexSize")
+
+
+def _server_cache(db: Database, caps: Capabilities, notes: list[str]) -> CacheStats | None:
+    status: dict[str, Any] = {}
+    with contextlib.suppress(PyMongoError):
+        status = db.client.admin.command("serverStatus")
+    cache = wiredtiger_cache(status)
+    if cache is None:
+        notes.append(f"{caps.server} reports no WiredTiger cache (serverStatus.wiredTiger.cache): RAM fit assumes "
+                     "MongoDB's default cache of 50% of (RAM - 1 GiB)")
+    else:
+        used = f", {human(cache.used_bytes)} in use" if cache.used_bytes is not None else ""
+        notes.append(f"the measured server's WiredTiger cache is {human(cache.max_bytes)}{used}: the working set "
+                     "must fit the cache of the machine you plan for")
+    return cache
 
 
 def retention_rules(system: System, collection: str, action: str) -> list[Retention]:

@@ -103,6 +103,13 @@ def _flavour(client: MongoClient) -> tuple[str, str, str | None]:
     return "mongodb", f"MongoDB {version}", version
 
 
+def replica_set_member(hello: dict[str, Any]) -> bool:
+    """Does `hello` come from a data-bearing replica set member (primary or secondary), whose
+    oplog `mongodump --oplog` can read? A standalone and a mongos (`msg: "isdbgrid"`) have no
+    `setName`; an arbiter has one but holds no data."""
+    return bool(hello.get("setName")) and not hello.get("arbiterOnly")
+
+
 def _attempt(fn: Any) -> Any:
     try:
         return fn()
@@ -114,8 +121,7 @@ def probe(client: MongoClient) -> Capabilities:
     """Exercise each capability on a scratch database that is dropped afterwards."""
     kind, server, version = _flavour(client)
     caps = Capabilities(kind=kind, server=server, version=version)
-    hello = client.admin.command("hello")
-    caps.replica_set = bool(hello.get("setName"))
+    caps.replica_set = replica_set_member(client.admin.command("hello"))
     db = client[f"harness_probe_{secrets.token_hex(4)}"]
     try:
         _probe_db(db, caps)
