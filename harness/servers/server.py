@@ -49,7 +49,7 @@ class Server:
         line = f"server: {self.caps.server} at {self.safe_uri} ({self.origin})"
         if not self.represents_mongodb:
             engine = {"nx-27017": " (MongoDB wire protocol on SQLite)", "ferretdb": " (MongoDB wire protocol on "
-                      "SQL storage)"}.get(self.kind, "")
+                      "PostgreSQL + DocumentDB)"}.get(self.kind, "")
             line += f"\nnote: {self.kind}{engine} is not MongoDB: its latencies do not represent MongoDB's"
         return line
 
