@@ -1,6 +1,6 @@
 """Backup throughput and memory, measured side by side in one run.
 
-For two data sizes of masterx on a sandbox server started here (nx-27017 by default):
+For two data sizes of masterx on a sandbox server started here (the reference server by default):
 - raw:     `mongodump --archive=FILE --gzip --db DB` (the tool alone, to local disk);
 - harness: `harness backup masterx --to s3://...` against moto's S3 server (multipart upload,
            archive inspection, checksums, manifest), as a separate process.
@@ -9,7 +9,7 @@ Rounds alternate raw/harness; medians are reported. Throughput ratio = raw time 
 bounded means it does not grow with the data size.
 
 Targets (issue #4): harness >= 0.9x raw; peak memory independent of data size.
-Usage: python benchmarks/backup_throughput.py [--scales 0.5,2] [--rounds 3] [--backend nx-27017]
+Usage: python benchmarks/backup_throughput.py [--scales 0.5,2] [--rounds 3] [--backend documentdb]
 """
 
 from __future__ import annotations
@@ -81,7 +81,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--scales", default="0.5,2")
     ap.add_argument("--rounds", type=int, default=3)
-    ap.add_argument("--backend", default="nx-27017", choices=["nx-27017", "ferretdb"])
+    ap.add_argument("--backend", default="documentdb", choices=["documentdb", "nx-27017"])
     args = ap.parse_args()
     if not find_tool("mongodump"):
         raise SystemExit("mongodump not found: run scripts/setup-tools.sh")

@@ -1,15 +1,15 @@
 """Capacity model accuracy at larger scales: project a load at scale s to k·s, measure a real
 load at k·s, print per-collection and total errors, all in one run.
 
-Loads SYSTEM at s and k·s on a sandbox server started here (nx-27017 by default; FerretDB
-with --backend ferretdb) or on --uri, measures both with `harness capacity`'s measurement,
+Loads SYSTEM at s and k·s on a sandbox server started here (the reference server by default;
+nx-27017 with --backend nx-27017) or on --uri, measures both with `harness capacity`'s measurement,
 projects the small one ×k with the spec's Count model and measured per-document figures, and
 compares every figure both measurements really report (counts, data sizes, storage; index
 sizes where reported — page-granular or database-wide index figures are printed, not gated).
 
 Target (issue #5): |error| <= 10% on every gated figure.
 Usage: python benchmarks/capacity_projection.py [--system masterx] [--scale 0.25] [--factor 4]
-       [--backend nx-27017 | --uri mongodb://...] [--keep]
+       [--backend documentdb | --uri mongodb://...] [--keep]
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ def main() -> int:
     ap.add_argument("--system", default="masterx")
     ap.add_argument("--scale", type=float, default=0.25, help="small scale s")
     ap.add_argument("--factor", type=float, default=4.0, help="k: the large load is at k·s")
-    ap.add_argument("--backend", default="nx-27017", choices=("nx-27017", "ferretdb", "mongod", "docker"))
+    ap.add_argument("--backend", default="documentdb", choices=("documentdb", "nx-27017", "mongod", "docker"))
     ap.add_argument("--uri", default=None, help="use this server instead of starting one")
     ap.add_argument("--seed", type=int, default=42)
     ap.add_argument("--keep", action="store_true", help="keep the loaded databases (with --uri)")
