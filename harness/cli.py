@@ -27,6 +27,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "restore-verify": ("backup", "restore_verify"),
     "purge": ("purge", "purge"),
     "capacity": ("capacity", "capacity"),
+    "lint": ("lint", "lint"),
 }
 
 
@@ -45,8 +46,15 @@ class LazyGroup(click.Group):
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]},
              epilog="Exit codes: 0 done; 1 a finding (breach, drift, mismatch); 2 bad input or broken infrastructure.")
 @click.version_option(package_name="sla-harness")
-def cli() -> None:
+@click.option("--systems-path", "systems_path", multiple=True, metavar="DIR",
+              help="A directory with fixtures/<name>.py (and workloads/<name>.py); repeatable. "
+                   "Searched before HARNESS_SYSTEMS_PATH and the built-in systems.")
+def cli(systems_path: tuple[str, ...]) -> None:
     """SLA Harness: load, benchmark, back up and plan capacity for MongoDB-backed systems."""
+    if systems_path:
+        from harness.systems import extend_path
+
+        extend_path(systems_path)
 
 
 def main(argv: list[str] | None = None) -> Any:

@@ -16,6 +16,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from pymongo.database import Database
@@ -26,7 +27,8 @@ from harness.errors import HarnessError
 from harness.indexes import IndexStatus
 from harness.indexes import create as build_indexes
 from harness.servers import Server
-from harness.spec import System, fixtures_dir, load_system
+from harness.spec import System, load_fixture
+from harness.systems import source
 
 META = "harness_meta"
 DUPLICATE_KEY = 11000
@@ -97,10 +99,9 @@ class LoadResult:
 _W: dict[str, Any] = {}
 
 
-def _init_worker(fixtures: str, system: str, seed: int, as_of: datetime, counts: dict[str, int],
+def _init_worker(fixture: str, system: str, seed: int, as_of: datetime, counts: dict[str, int],
                  uri: str, database: str) -> None:
-    os.environ["HARNESS_FIXTURES"] = fixtures
-    spec = load_system(system)
+    spec = load_fixture(Path(fixture), expect=system)
     from pymongo import MongoClient
 
     _W["gen"] = Gen(spec, seed, as_of, counts)
@@ -227,7 +228,7 @@ def run(server: Server, system: System, params: LoadParams, drop: bool = False, 
     # forkserver: workers start without re-importing everything (about 0.4 s less than spawn per
     # load) and, unlike fork, safely from a process whose pymongo client runs background threads.
     ctx = mp.get_context("forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn")
-    init = (str(fixtures_dir().resolve()), system.name, params.seed, params.as_of, counts, server.uri,
+    init = (str(source(system.name).fixture), system.name, params.seed, params.as_of, counts, server.uri,
             params.database)
     try:
         with ctx.Pool(params.workers, initializer=_init_worker, initargs=init) as pool:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import importlib.util
 import math
-import os
 import sys
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -291,45 +290,51 @@ class System:
 
 
 # ---------------------------------------------------------------------------------------------
-# Discovery.
+# Loading a fixture (discovery: harness.systems).
 
-
-def fixtures_dir() -> Path:
-    """`HARNESS_FIXTURES`, else ./fixtures, else the repository's fixtures/ beside harness/."""
-    env = os.environ.get("HARNESS_FIXTURES")
-    if env:
-        return Path(env)
-    here = Path.cwd() / "fixtures"
-    if here.is_dir():
-        return here
-    return Path(__file__).resolve().parent.parent / "fixtures"
+_CACHE: dict[Path, System] = {}
 
 
 def system_names() -> list[str]:
-    return sorted(p.stem for p in fixtures_dir().glob("*.py") if not p.stem.startswith("_"))
+    """Every discovered system (the systems path, then the built-in five)."""
+    from harness.systems import system_names as names
 
-
-_CACHE: dict[str, System] = {}
+    return names()
 
 
 def load_system(name: str) -> System:
-    """Import fixtures/<name>.py and return its SYSTEM."""
-    if name in _CACHE:
-        return _CACHE[name]
-    path = fixtures_dir() / f"{name}.py"
-    if not path.is_file():
-        known = ", ".join(system_names()) or "none found"
-        raise HarnessError(f"unknown system {name!r}", f"known systems: {known}")
-    module_name = f"harness_fixture_{name}"
-    spec = importlib.util.spec_from_file_location(module_name, path)
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[module_name] = module
-    spec.loader.exec_module(module)
-    system = getattr(module, "SYSTEM", None)
-    if not isinstance(system, System):
-        raise HarnessError(f"{path} defines no SYSTEM", "a fixture must set SYSTEM = System(...)")
-    _CACHE[name] = system
+    """The SYSTEM of the fixture that discovery finds for `name`; its name must be `name`."""
+    from harness.systems import source
+
+    return load_fixture(source(name).fixture, expect=name)
+
+
+def load_fixture(path: Path, expect: str | None = None) -> System:
+    """Import one fixture file and return its SYSTEM. `expect`: the name it was looked up by,
+    which SYSTEM.name must equal (else it would be listed under one name, loaded under another)."""
+    path = Path(path).resolve()
+    system = _CACHE.get(path)
+    if system is None:
+        module_name = f"harness_fixture_{path.stem}_{abs(hash(str(path))):x}"
+        spec = importlib.util.spec_from_file_location(module_name, path)
+        if spec is None or spec.loader is None:
+            raise HarnessError(f"cannot import fixture {path}", "a fixture is a Python file defining SYSTEM")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[module_name] = module
+        try:
+            spec.loader.exec_module(module)
+        except HarnessError:
+            raise
+        except Exception as exc:  # a user's fixture: say which file and what, not a traceback
+            raise HarnessError(f"fixture {path} failed to import: {type(exc).__name__}: {exc}",
+                               f"run `python {path}` to see the full error") from exc
+        system = getattr(module, "SYSTEM", None)
+        if not isinstance(system, System):
+            raise HarnessError(f"{path} defines no SYSTEM", "a fixture must set SYSTEM = System(...)")
+        _CACHE[path] = system
+    if expect is not None and system.name != expect:
+        raise HarnessError(f"fixture {path.name} defines SYSTEM.name {system.name!r}",
+                           f"rename the file to {system.name}.py or set name={expect!r}")
     return system
 
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from harness.redact import redact
-from harness.spec import System, fixtures_dir
+from harness.spec import System
 
 NOT_IMPLEMENTED = 238  # the server's NotImplemented error code
 
@@ -34,12 +34,10 @@ class QueryResult:
 
 
 def _workload_exists(system: str) -> bool:
-    import os
-    from pathlib import Path
+    from harness.systems import discover
 
-    base = Path(os.environ["HARNESS_WORKLOADS"]) if os.environ.get("HARNESS_WORKLOADS") else None
-    candidates = [base] if base else [Path.cwd() / "workloads", fixtures_dir().parent / "workloads"]
-    return any((d / f"{system}.py").is_file() for d in candidates if d)
+    found = discover().get(system)
+    return found is not None and found.workload is not None
 
 
 def run_critical(system: System, uri: str, database: str, timeout: float = 600) -> tuple[list[QueryResult], str]:

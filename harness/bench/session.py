@@ -40,7 +40,11 @@ def workloads_dir() -> Path:
 
 
 def workload_path(system: str, path: str | Path | None = None) -> Path:
-    target = Path(path) if path else workloads_dir() / f"{system}.py"
+    from harness.systems import discover
+
+    found = discover().get(system)
+    beside = found.workload if found else None  # the systems path, then the built-in workloads
+    target = Path(path) if path else beside or workloads_dir() / f"{system}.py"
     if not target.is_file():
         known = ", ".join(sorted(p.stem for p in workloads_dir().glob("*.py") if not p.stem.startswith("_")))
         raise HarnessError(f"no workload for {system!r} at {target}", f"workloads: {known or 'none found'}")

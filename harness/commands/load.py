@@ -15,7 +15,7 @@ from harness.indexes import check as check_indexes
 from harness.options import db_option, exit_codes, json_option, server_from, uri_option
 from harness.output import emit_json, note, table
 from harness.schema import sample_documents
-from harness.spec import load_system, system_names
+from harness.spec import load_system
 
 DEFAULT_AS_OF = "2026-11-01"
 
@@ -148,17 +148,25 @@ def validate(system_name: str, uri: str | None, database: str | None, sample: in
 @click.command(epilog=exit_codes())
 @json_option
 def systems(as_json: bool) -> None:
-    """List the systems in fixtures/ with their collections and presets."""
+    """List every discovered system (systems path, then built in): collections, presets, origin."""
+    from harness.systems import discover
+
     out = []
-    for name in system_names():
+    for name, src in discover().items():
         s = load_system(name)
         out.append({"name": name, "title": s.title, "seed": s.seed_doc, "database": s.database,
                     "collections": len(s.collections), "indexes": sum(len(c.indexes) for c in s.collections),
+                    "origin": src.origin, "fixture": str(src.fixture),
+                    "workload": str(src.workload) if src.workload else None, "shadows": list(src.shadows),
                     "presets": {k: {"scale": p.scale, "documents": sum(s.counts(p.scale).values()),
                                     "description": p.description} for k, p in s.presets.items()}})
     if as_json:
-        emit_json(out)
+        emit_json({"schema_version": 1, "systems": out})
         return
-    table("systems", ["system", "seed", "database", "collections", "indexes", "presets (documents)"],
-          [(o["name"], o["seed"], o["database"], o["collections"], o["indexes"],
-            ", ".join(f"{k}={v['documents']:,}" for k, v in o["presets"].items())) for o in out])
+    table("systems (documents per preset: harness systems --json)",
+          ["system", "seed", "colls", "indexes", "workload", "from", "default docs"],
+          [(o["name"], o["seed"].split()[0], o["collections"], o["indexes"], "yes" if o["workload"] else "no",
+            o["origin"], f"{o['presets'].get('default', {}).get('documents', 0):,}") for o in out])
+    for o in out:
+        if o["shadows"]:
+            note(f"{o['name']} from {o['origin']} hides the one in {', '.join(o['shadows'])}")
