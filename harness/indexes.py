@@ -3,7 +3,7 @@
 Statuses per documented index:
 - ok: present as documented;
 - missing / mismatch: drift (exit 1 on --check);
-- unsupported: the server cannot honour it (from the capability profile), not drift;
+- unsupported: the server cannot keep it (its kind, per the capability profile), not drift;
 - degraded: present, but the server stored it differently in a way it always does
   (descending keys kept ascending, names replaced);
 - unverifiable: the server does not list it (nx-27017 hides text indexes).
@@ -21,6 +21,7 @@ from pymongo.database import Database
 from pymongo.errors import OperationFailure, PyMongoError
 
 from harness.errors import HarnessError
+from harness.indexspec import Shape, cannot_keep_reason, differences, from_index, from_live, same_fields
 from harness.servers.capabilities import Capabilities
 from harness.spec import Index, System
 
@@ -40,33 +41,28 @@ class IndexStatus:
 
 
 def unsupported_reason(index: Index, caps: Capabilities) -> str | None:
-    """Why this server cannot honour `index`, or None."""
-    fields = [k for k, _ in index.keys]
-    if "id" in fields and not caps.unique_index_on_id:
-        return f"{caps.server} silently drops indexes on a field named `id`"
-    if index.is_text and not caps.text_index:
-        return f"{caps.server} has no text indexes"
-    return None
+    """Why this server cannot keep `index`, or None (harness.indexspec decides, for every command)."""
+    return cannot_keep_reason(from_index(index), caps)
 
 
-def _live_key(ix: dict[str, Any]) -> tuple[tuple[str, Any], ...]:
-    key = dict(ix["key"])
-    if "_fts" in key:  # MongoDB stores text indexes as _fts/_ftsx plus weights
-        text_fields = tuple((f, "text") for f in sorted(ix.get("weights", {})))
-        rest = tuple((k, v) for k, v in key.items() if k not in ("_fts", "_ftsx"))
-        return rest + text_fields
-    return tuple((k, int(v) if isinstance(v, int | float) else v) for k, v in key.items())
+def _ascending(shape: Shape) -> tuple[tuple[str, Any], ...]:
+    return tuple((k, 1 if d == -1 else d) for k, d in shape.key)
 
 
-def _doc_key(index: Index) -> tuple[tuple[str, Any], ...]:
-    if index.is_text:
-        rest = tuple(p for p in index.keys if p[1] != "text")
-        return rest + tuple(sorted(p for p in index.keys if p[1] == "text"))
-    return index.keys
-
-
-def _fields(key: tuple[tuple[str, Any], ...]) -> tuple[str, ...]:
-    return tuple(k for k, _ in key)
+def _find_live(want: Shape, live: list[Shape], caps: Capabilities) -> tuple[Shape | None, str]:
+    """The live index matching `want`: ('exact'), stored with descending keys ascending by a
+    server that always does so ('degraded'), or on the same keys with other options ('differs')."""
+    for have in live:
+        if not differences(want, have):
+            return have, "exact"
+    if -1 in (d for _, d in want.key) and not caps.descending_keys:
+        for have in live:
+            if have.key == _ascending(want) and not differences(Shape(**{**vars(want), "key": have.key}), have):
+                return have, "degraded"
+    for have in live:
+        if have.key == want.key or (not caps.descending_keys and have.key == _ascending(want)):
+            return have, "differs"
+    return None, ""
 
 
 def _model(index: Index) -> IndexModel:
@@ -75,54 +71,56 @@ def _model(index: Index) -> IndexModel:
         kwargs["unique"] = True
     if index.name:
         kwargs["name"] = index.name
+    if index.sparse:
+        kwargs["sparse"] = True
+    if index.expire_after_seconds is not None:
+        kwargs["expireAfterSeconds"] = index.expire_after_seconds
+    if index.partial:
+        kwargs["partialFilterExpression"] = index.partial
+    if index.collation:
+        kwargs["collation"] = index.collation
+    if index.weights:
+        kwargs["weights"] = dict(index.weights)
     return IndexModel(list(index.keys), **kwargs)
 
 
-def _find_live(index: Index, live: list[dict[str, Any]], caps: Capabilities) -> tuple[dict | None, str]:
-    """The live index matching `index`, and 'exact' or 'degraded'."""
-    want = _doc_key(index)
-    for ix in live:
-        if _live_key(ix) == want:
-            return ix, "exact"
-    if index.has_descending and not caps.descending_keys:
-        for ix in live:
-            if _fields(_live_key(ix)) == _fields(want):
-                return ix, "degraded"
-    return None, ""
+def _live(db: Database, collection: str) -> list[Shape]:
+    return [from_live(ix) for ix in db[collection].list_indexes()]
 
 
 def create(db: Database, system: System, caps: Capabilities) -> list[IndexStatus]:
-    """Create every documented index the server can honour. All or nothing: if one fails, the
+    """Create every documented index the server can keep. All or nothing: if one fails, the
     indexes this call created are dropped again and the error is raised."""
     created: list[tuple[str, str]] = []
     results: list[IndexStatus] = []
     try:
         for coll in system.collections:
-            live = [dict(ix) for ix in db[coll.name].list_indexes()]
+            live = _live(db, coll.name)
             for index in coll.indexes:
-                reason = unsupported_reason(index, caps)
+                want = from_index(index)
+                reason = cannot_keep_reason(want, caps)
                 if reason:
-                    results.append(IndexStatus(coll.name, index.describe(), "unsupported", reason))
+                    results.append(IndexStatus(coll.name, want.describe(), "unsupported", reason))
                     continue
-                match, how = _find_live(index, live, caps)
+                match, how = _find_live(want, live, caps)
+                if how == "differs":
+                    raise HarnessError(
+                        f"{db.name}.{coll.name} has index {match.name} on the documented keys but "
+                        f"{'; '.join(differences(want, match))}, documented {want.describe()}",
+                        "drop that index (or reload with --drop) and rerun")
                 if match is not None:
-                    if bool(match.get("unique")) != index.unique:
-                        raise HarnessError(
-                            f"{db.name}.{coll.name} has index {match['name']} on the documented keys "
-                            f"with unique={bool(match.get('unique'))}, documented unique={index.unique}",
-                            "drop that index (or reload with --drop) and rerun")
-                    results.append(IndexStatus(coll.name, index.describe(), "ok" if how == "exact"
+                    results.append(IndexStatus(coll.name, want.describe(), "ok" if how == "exact"
                                                else "degraded", "already present"))
                     continue
                 name = db[coll.name].create_indexes([_model(index)])[0]
-                live = [dict(ix) for ix in db[coll.name].list_indexes()]
-                match, _ = _find_live(index, live, caps)  # some servers rename what they create
-                created.append((coll.name, match["name"] if match else name))
-                if index.has_descending and not caps.descending_keys:
-                    results.append(IndexStatus(coll.name, index.describe(), "degraded",
+                live = _live(db, coll.name)
+                match, how = _find_live(want, live, caps)  # some servers rename what they create
+                created.append((coll.name, match.name if match and match.name else name))
+                if how == "degraded":
+                    results.append(IndexStatus(coll.name, want.describe(), "degraded",
                                                f"created; {caps.server} keeps descending keys ascending"))
                 else:
-                    results.append(IndexStatus(coll.name, index.describe(), "ok", "created"))
+                    results.append(IndexStatus(coll.name, want.describe(), "ok", "created"))
     except (OperationFailure, PyMongoError, HarnessError) as exc:
         for coll_name, name in created:
             with contextlib.suppress(PyMongoError):
@@ -140,39 +138,39 @@ def check(db: Database, system: System, caps: Capabilities) -> list[IndexStatus]
     out: list[IndexStatus] = []
     existing = set(db.list_collection_names())
     for coll in system.collections:
-        live = [dict(ix) for ix in db[coll.name].list_indexes()] if coll.name in existing else []
-        matched: set[str] = {"_id_"}
+        live = _live(db, coll.name) if coll.name in existing else []
+        matched: set[str | None] = {"_id_"}
         for index in coll.indexes:
-            reason = unsupported_reason(index, caps)
+            want = from_index(index)
+            reason = cannot_keep_reason(want, caps)
             if reason:
-                out.append(IndexStatus(coll.name, index.describe(), "unsupported", reason))
+                out.append(IndexStatus(coll.name, want.describe(), "unsupported", reason))
                 continue
             if index.is_text and not caps.text_index_listed:
-                out.append(IndexStatus(coll.name, index.describe(), "unverifiable",
+                out.append(IndexStatus(coll.name, want.describe(), "unverifiable",
                                        f"{caps.server} does not list text indexes"))
                 continue
-            match, how = _find_live(index, live, caps)
+            match, how = _find_live(want, live, caps)
             if match is None:
-                same_fields = [ix for ix in live if set(_fields(_live_key(ix))) == set(_fields(_doc_key(index)))]
-                status = "mismatch" if same_fields else "missing"
-                detail = (f"live {same_fields[0]['name']} has keys {list(_live_key(same_fields[0]))}"
-                          if same_fields else "not found")
-                out.append(IndexStatus(coll.name, index.describe(), status, detail))
+                similar = [have for have in live if same_fields(want, have)]
+                status = "mismatch" if similar else "missing"
+                detail = (f"live {similar[0].name}: {'; '.join(differences(want, similar[0]))}"
+                          if similar else "not found")
+                out.append(IndexStatus(coll.name, want.describe(), status, detail))
                 continue
-            matched.add(match["name"])
-            if bool(match.get("unique")) != index.unique:
-                out.append(IndexStatus(coll.name, index.describe(), "mismatch",
-                                       f"live {match['name']} unique={bool(match.get('unique'))}"))
+            matched.add(match.name)
+            if how == "differs":
+                out.append(IndexStatus(coll.name, want.describe(), "mismatch",
+                                       f"live {match.name}: {'; '.join(differences(want, match))}"))
             elif how == "degraded":
-                out.append(IndexStatus(coll.name, index.describe(), "degraded",
+                out.append(IndexStatus(coll.name, want.describe(), "degraded",
                                        f"{caps.server} keeps descending keys ascending"))
-            elif index.name and caps.index_names and match["name"] != index.name:
-                out.append(IndexStatus(coll.name, index.describe(), "mismatch",
-                                       f"named {match['name']}, documented {index.name}"))
+            elif index.name and caps.index_names and match.name != index.name:
+                out.append(IndexStatus(coll.name, want.describe(), "mismatch",
+                                       f"named {match.name}, documented {index.name}"))
             else:
-                out.append(IndexStatus(coll.name, index.describe(), "ok", match["name"]))
-        for ix in live:
-            if ix["name"] not in matched:
-                out.append(IndexStatus(coll.name, f"{ix['name']} {list(_live_key(ix))}", "extra",
-                                       "live but not documented"))
+                out.append(IndexStatus(coll.name, want.describe(), "ok", match.name or ""))
+        for have in live:
+            if have.name not in matched:
+                out.append(IndexStatus(coll.name, have.describe(), "extra", "live but not documented"))
     return out

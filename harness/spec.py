@@ -55,12 +55,40 @@ ISO = T("str", pattern=r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z")  # ISO-8
 
 @dataclass(frozen=True)
 class Index:
-    """A documented index. `keys` keep their documented order; a direction is 1, -1 or "text"."""
+    """A documented index. `keys` keep their documented order; a direction is 1, -1, "text",
+    "2dsphere" or "hashed". Options: `unique`, `sparse`, `ttl` (expireAfterSeconds, on one date
+    field), `partial` (partialFilterExpression), `collation`, `weights` (text fields -> weight).
+    How it compares with a live index: harness.indexspec."""
 
     keys: tuple[tuple[str, int | str], ...]
     unique: bool = False
     name: str | None = None  # only when the seed names the index
     note: str = ""  # where the seed is ambiguous, what we decided and why
+    sparse: bool = False
+    expire_after_seconds: int | None = None
+    partial: dict[str, Any] | None = field(default=None, hash=False)
+    collation: dict[str, Any] | None = field(default=None, hash=False)
+    weights: tuple[tuple[str, int], ...] = ()
+
+    def __post_init__(self) -> None:
+        from harness.indexspec import DIRECTIONS
+
+        what = f"index {self.name or [k for k, _ in self.keys]}"
+        bad = [d for _, d in self.keys if d not in DIRECTIONS]
+        problems = [f"direction {bad[0]!r} (use one of {', '.join(map(repr, DIRECTIONS))})"] if bad else []
+        if not self.keys:
+            problems.append("no keys")
+        if sum(d == "hashed" for _, d in self.keys) > 1:
+            problems.append("more than one hashed key")
+        if self.unique and any(d in ("hashed", "2dsphere", "text") for _, d in self.keys):
+            problems.append("unique on a hashed, 2dsphere or text key")
+        if self.expire_after_seconds is not None and (len(self.keys) != 1 or self.expire_after_seconds < 0):
+            problems.append("ttl needs exactly one (date) key and seconds >= 0")
+        if self.weights and (not self.is_text or {f for f, _ in self.weights} - {k for k, d in self.keys
+                                                                                   if d == "text"}):
+            problems.append("weights name fields that are not text keys of this index")
+        if problems:
+            raise HarnessError(f"{what}: " + "; ".join(problems), "see docs/systems.md, section Indexes")
 
     @property
     def is_text(self) -> bool:
@@ -71,20 +99,36 @@ class Index:
         return any(d == -1 for _, d in self.keys)
 
     def describe(self) -> str:
-        keys = ", ".join(f"{k}: {d!r}" if d == "text" else f"{k}: {d}" for k, d in self.keys)
-        opts = " unique" if self.unique else ""
-        return f"{{{keys}}}{opts}" + (f" ({self.name})" if self.name else "")
+        from harness.indexspec import from_index
+
+        return from_index(self).describe()
 
 
-def idx(*keys: str | tuple[str, int | str], unique: bool = False, name: str | None = None,
-        note: str = "") -> Index:
-    """Shorthand: idx("email", unique=True), idx(("user_id", 1), ("updated_at", -1))."""
+def idx(*keys: str | tuple[str, int | str], unique: bool = False, name: str | None = None, note: str = "",
+        sparse: bool = False, ttl: int | None = None, partial: dict[str, Any] | None = None,
+        collation: dict[str, Any] | None = None) -> Index:
+    """Shorthand: idx("email", unique=True), idx(("user_id", 1), ("updated_at", -1)),
+    idx("expires_at", ttl=0), idx("sku", unique=True, partial={"active": True}),
+    idx(("loc", "2dsphere")), idx(("tenant", "hashed")), idx("name", collation={"locale": "en", "strength": 2})."""
     pairs = tuple((k, 1) if isinstance(k, str) else (k[0], k[1]) for k in keys)
-    return Index(pairs, unique, name, note)
+    return Index(pairs, unique, name, note, sparse, ttl, partial, collation)
 
 
-def text(*fields: str, name: str | None = None, note: str = "") -> Index:
-    return Index(tuple((f, "text") for f in fields), False, name, note)
+def text(*fields: str, name: str | None = None, note: str = "", weights: dict[str, int] | None = None) -> Index:
+    """A text index over `fields`; `weights` gives some fields more weight (default 1)."""
+    return Index(tuple((f, "text") for f in fields), False, name, note,
+                 weights=tuple(sorted((weights or {}).items())))
+
+
+def geo(field_name: str, *more: str | tuple[str, int | str], name: str | None = None, note: str = "") -> Index:
+    """A 2dsphere index on a GeoJSON field (optionally compound with `more` keys)."""
+    pairs = ((field_name, "2dsphere"),) + tuple((k, 1) if isinstance(k, str) else k for k in more)
+    return Index(pairs, name=name, note=note)
+
+
+def hashed(field_name: str, name: str | None = None, note: str = "") -> Index:
+    """A hashed index (equality lookups, hashed sharding)."""
+    return Index(((field_name, "hashed"),), name=name, note=note)
 
 
 @dataclass(frozen=True)

@@ -40,6 +40,12 @@ DESCRIPTIONS = {
     "partial_index": "partial indexes (partialFilterExpression kept and listed)",
     "transactions": "multi-document transactions (an aborted write is undone)",
     "coll_stats_index_sizes": "$collStats storageStats with per-index sizes",
+    # index kinds kept exactly (created and listed back as declared; harness.indexspec compares)
+    "text_weights": "text indexes keep their field weights",
+    "geo_index": "2dsphere indexes kept and listed",
+    "sparse_index": "sparse indexes",
+    "hashed_index": "hashed indexes",
+    "collation_index": "indexes with a collation",
 }
 
 
@@ -70,6 +76,11 @@ class Capabilities:
     partial_index: bool = False
     transactions: bool = False
     coll_stats_index_sizes: bool = False
+    text_weights: bool = False
+    geo_index: bool = False
+    sparse_index: bool = False
+    hashed_index: bool = False
+    collation_index: bool = False
     notes: list[str] = field(default_factory=list)
 
     def has(self, name: str) -> bool:
@@ -139,6 +150,9 @@ def probe(client: MongoClient) -> Capabilities:
         caps.notes.append("equality on ObjectId-valued fields matches nothing: such queries would be vacuous")
     if not caps.transactions:
         caps.notes.append("no multi-document transactions")
+    lost = [DESCRIPTIONS[k] for k in _INDEX_KINDS if not getattr(caps, k)]
+    if lost:
+        caps.notes.append("index kinds not kept exactly: " + "; ".join(lost))
     return caps
 
 
@@ -206,6 +220,7 @@ def _probe_db(db: Any, caps: Capabilities) -> None:
     _probe_index_kinds(db["kinds"], caps)
     _probe_geo(db["places"], caps)
     _probe_transactions(db["txn"], caps)
+    _probe_index_fidelity(db["fidelity"], caps)
 
 
 def _probe_index_kinds(coll: Any, caps: Capabilities) -> None:
@@ -249,6 +264,35 @@ def _probe_transactions(coll: Any, caps: Capabilities) -> None:
         return coll.count_documents({"_id": "in-txn"}) == 0
 
     caps.transactions = bool(_attempt(aborted))
+
+
+# kinds probed here (TTL and partial are probed above, with the same "listed back" meaning)
+_INDEX_KINDS: dict[str, tuple[list[tuple[str, Any]], dict[str, Any]]] = {
+    "text_weights": ([("n", "text"), ("d", "text")], {"weights": {"n": 5}}),
+    "geo_index": ([("loc", "2dsphere")], {}),
+    "sparse_index": ([("b", 1)], {"sparse": True}),
+    "hashed_index": ([("n", "hashed")], {}),
+    "collation_index": ([("n", 1)], {"collation": {"locale": "en", "strength": 2}}),
+}
+
+
+def _probe_index_fidelity(coll: Any, caps: Capabilities) -> None:
+    """Each index kind is kept when it is created and listed back exactly as declared, compared
+    the way `indexes --check` compares (harness.indexspec); one index at a time, dropped after."""
+    from harness.indexspec import differences, from_index, from_live
+    from harness.spec import Index
+
+    coll.insert_one({"a": 1, "b": 2, "n": "alpha", "d": "beta", "loc": {"type": "Point", "coordinates": [13.4, 52.5]}})
+    for flag, (keys, options) in _INDEX_KINDS.items():
+        if flag == "text_weights" and not caps.text_index_listed:
+            continue
+        index = Index(tuple(keys), sparse=bool(options.get("sparse")), collation=options.get("collation"),
+                      weights=tuple(options.get("weights", {}).items()))
+        if not _attempt(lambda keys=keys, options=options: coll.create_index(keys, **options)):
+            continue
+        want = from_index(index)
+        setattr(caps, flag, any(not differences(want, from_live(ix)) for ix in _listed(coll)))
+        _attempt(lambda: coll.drop_indexes())
 
 
 def _probe_arrays(coll: Any, caps: Capabilities) -> None:
