@@ -147,7 +147,7 @@ class Gen:
         if maker is None:
             raise KeyError(f"collection {collection!r} defines no keys()")
         if self._keygen is None:
-            self._keygen = Gen(self.system, self.seed, self.as_of, self.counts, self.p)
+            self._keygen = type(self)(self.system, self.seed, self.as_of, self.counts, self.p)
             self._keygen._layouts = self._layouts
         kg = self._keygen
         kg.begin(collection, j)
@@ -218,7 +218,7 @@ class Gen:
         put per-document values (ids, timestamps) in a new dict around it."""
         pool = self._subpools.get(name)
         if pool is None:
-            pg = Gen(self.system, self.seed, self.as_of, self.counts, self.p)
+            pg = type(self)(self.system, self.seed, self.as_of, self.counts, self.p)
             pg.collection = self.collection
             pg.rng.seed(stable_int(self.seed, self.system.name, "subpool", name))
             pool = self._subpools[name] = [build(pg) for _ in range(size)]

@@ -133,17 +133,21 @@ def sample_documents(collection: Any, size: int) -> list[dict[str, Any]]:
 
 
 def check_document(doc: dict[str, Any], collection: Collection) -> list[str]:
-    """`check` against the collection's fields, plus its variant's fields when it has a
+    """`check` against the collection's documented fields (harness.shape: inferred from the
+    generator, completed by the fixture's declarations), plus its variant's fields when it has a
     discriminator; fields only other variants declare must be absent."""
+    from harness.shape import documented
+
+    fields, variants = documented(collection)
     if not collection.discriminator:
-        return check(doc, collection.fields)
+        return check(doc, fields)
     kind = doc.get(collection.discriminator)
-    if kind not in collection.variants:
-        return [f"{collection.discriminator}: {kind!r} not in {list(collection.variants)}"]
-    own = collection.variants[kind]
-    problems = check(doc, {**collection.fields, **own})
-    foreign = {path.split(".")[0].removesuffix("[]") for other, fields in collection.variants.items()
-               if other != kind for path in fields} - {p.split(".")[0].removesuffix("[]") for p in own}
+    if kind not in variants:
+        return [f"{collection.discriminator}: {kind!r} not in {list(variants)}"]
+    own = variants[kind]
+    problems = check(doc, {**fields, **own})
+    foreign = {path.split(".")[0].removesuffix("[]") for other, other_fields in variants.items()
+               if other != kind for path in other_fields} - {p.split(".")[0].removesuffix("[]") for p in own}
     problems += [f"{f}: belongs to another {collection.discriminator}, not {kind!r}" for f in sorted(foreign)
                  if doc.get(f) is not None]
     return problems

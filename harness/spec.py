@@ -245,7 +245,9 @@ class Collection:
     name: str
     count: Count
     make: Maker  # builds document i; must be a pure function of (seed, i)
-    fields: dict[str, T]  # documented schema: dotted path ("a.b", "arr[].x") -> type
+    # what generated documents cannot show (harness.shape infers the rest from `make`): enums,
+    # patterns, or a stricter/looser type; dotted path ("a.b", "arr[].x") -> type
+    fields: dict[str, T] = field(default_factory=dict)
     indexes: list[Index] = field(default_factory=list)
     refs: list[Ref] = field(default_factory=list)
     unique: list[str] = field(default_factory=list)  # unique fields, indexed or not
@@ -257,6 +259,7 @@ class Collection:
     # other variants must be absent.
     discriminator: str | None = None
     variants: dict[str, dict[str, T]] = field(default_factory=dict)
+    system: System | None = field(default=None, repr=False, compare=False)  # set by System
 
 
 @dataclass
@@ -290,6 +293,10 @@ class System:
     user_growth_per_month: float = 0.05  # assumed user growth for capacity planning
     daily_active_share: float = 0.2  # assumed share of users active on a given day
     engine: str = "mongodb"  # the seed's own engine (BMD is PostgreSQL); data goes to mongodb
+
+    def __post_init__(self) -> None:
+        for c in self.collections:
+            c.system = self
 
     def collection(self, name: str) -> Collection:
         for c in self.collections:
