@@ -215,7 +215,10 @@ _DOCUMENTED: dict[int, tuple[dict[str, T], dict[str, dict[str, T]]]] = {}
 
 
 def inferred(collection: Collection) -> tuple[dict[str, T], dict[str, dict[str, T]]]:
-    """(fields, variants) read off generated documents, before the fixture's declarations."""
+    """(fields, variants) read off generated documents, before the fixture's declarations
+    (nothing for a collection outside any System: there is nothing to generate from)."""
+    if collection.system is None:
+        return {}, {}
     docs = sample(collection.system, collection)
     if not collection.discriminator:
         return infer(docs), {}
