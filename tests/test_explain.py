@@ -212,5 +212,10 @@ def test_documentdb_live_plans(server: Server) -> None:
         assert lookup.indexes[0] == "uid_1" and lookup.uses_index, lookup.stages
         count = plan({"count": "s", "query": {"user_id": 5}})
         assert count.indexes == ["user_id_1_at_-1"], count.stages
+        # 20 documents: PostgreSQL reads the table even for a unique key; the summary says so
+        db.tiny.insert_many([{"k": i} for i in range(20)])
+        db.tiny.create_index("k", unique=True, name="k_1")
+        tiny = plan({"find": "tiny", "filter": {"k": 7}}, "tiny")
+        assert tiny.collection_scan and not tiny.uses_index and tiny.stages == ["Seq Scan"], tiny.stages
     finally:
         client.drop_database(db.name)
