@@ -23,7 +23,7 @@ Sources by group:
   and source/reference/command/collStats.txt;
 - `serverStatus.wiredTiger.cache`: mongodb/docs source/reference/command/serverStatus.txt;
 - `hello`: mongodb/docs source/reference/command/hello.txt;
-- `listIndexes`: mongodb/docs source/reference/command/listIndexes.txt and the index-type pages
+- `listIndexes` (read by harness/indexspec.py): mongodb/docs source/reference/command/listIndexes.txt and the index-type pages
   named in tests/recorded/mongodb/listindexes_every_kind.json.
 """
 
@@ -39,7 +39,8 @@ from harness.capacity.measure import storage_stats, wiredtiger_cache
 from harness.capacity.units import GIB
 from harness.capacity.units import wiredtiger_cache as default_cache
 from harness.explain import detect_format, summarize
-from harness.indexes import _find_live, _live_key
+from harness.indexes import _find_live
+from harness.indexspec import Shape, differences, from_index, from_live
 from harness.servers.capabilities import Capabilities, replica_set_member
 from harness.spec import idx, text
 
@@ -165,43 +166,48 @@ def test_hello_replica_set(name: str, member: bool) -> None:
 
 
 # ---------------------------------------------------------------------------------------------
-# listIndexes (harness/indexes.py compares live indexes with the documented ones)
+# listIndexes (harness/indexes.py and harness/indexspec.py compare live indexes with documented ones)
 
 
-def _live() -> list[dict[str, Any]]:
-    return recorded("listindexes_every_kind")["cursor"]["firstBatch"]
+def _live() -> list[Shape]:
+    return [from_live(spec) for spec in recorded("listindexes_every_kind")["cursor"]["firstBatch"]]
 
 
 @pytest.mark.parametrize("documented, name", [
     (idx("a"), "a_1"),
     (idx(("user_id", 1), ("started_at", -1)), "user_id_1_started_at_-1"),  # descending kept
     (idx("email", unique=True), "email_1"),
-    (text("title", "body"), "title_text_body_text"),  # _fts/_ftsx + weights
+    (text("title", "body", weights={"title": 10}), "title_text_body_text"),  # _fts/_ftsx + weights
+    (idx("status", ("notes", "text")), "status_1_notes_text"),  # a compound text index with a prefix
     (idx(("location", "2dsphere")), "location_2dsphere"),
-    (idx("created_at"), "created_at_1"),  # TTL: the key is what is compared
-    (idx("cuisine", "name"), "cuisine_1_name_1"),  # partial
-    (idx("score"), "score_1"),  # sparse
+    (idx("created_at", ttl=3600), "created_at_1"),
+    (idx("cuisine", "name", partial={"rating": {"$gt": 5}}), "cuisine_1_name_1"),
+    (idx("score", sparse=True), "score_1"),
     (idx(("customer_id", "hashed")), "customer_id_hashed"),
-    (idx("category"), "category_1"),  # with a collation
-    (idx(("day", -1)), "day_-1"),  # a double -1.0 direction
+    # declared collation: the server lists the full spec; the declared fields must agree
+    (idx("category", collation={"locale": "fr", "strength": 2}), "category_1"),
+    (idx(("day", -1)), "day_-1"),  # listed with a double -1.0 direction
 ])
 def test_listindexes_every_kind_matches_its_documented_index(documented, name: str) -> None:
-    match, how = _find_live(documented, _live(), MONGO_CAPS)
-    assert match is not None and match["name"] == name and how == "exact"
-    assert bool(match.get("unique")) == documented.unique
+    match, how = _find_live(from_index(documented), _live(), MONGO_CAPS)
+    assert match is not None and match.name == name and how == "exact", (match, how)
 
 
-def test_listindexes_text_and_options_are_read() -> None:
-    live = {ix["name"]: ix for ix in _live()}
-    assert _live_key(live["title_text_body_text"]) == (("body", "text"), ("title", "text"))
-    assert _live_key(live["status_1_notes_text"]) == (("status", 1), ("notes", "text"))  # compound text prefix
-    assert _live_key(live["day_-1"]) == (("day", -1),)
-    assert live["location_2dsphere"]["2dsphereIndexVersion"] == 3
-    assert live["created_at_1"]["expireAfterSeconds"] == 3600
-    assert live["title_text_body_text"]["textIndexVersion"] == 3
-    # a documented ascending index does not match a live descending one, nor a unique one a plain one
-    assert _find_live(idx(("user_id", 1), ("started_at", 1)), _live(), MONGO_CAPS)[0] is None
-    plain, _ = _find_live(idx("a", unique=True), _live(), MONGO_CAPS)
-    assert plain["name"] == "a_1" and not plain.get("unique")  # found by keys; check() reports the mismatch
-    prefixed, how = _find_live(idx("status", ("notes", "text")), _live(), MONGO_CAPS)
-    assert prefixed["name"] == "status_1_notes_text" and how == "exact"
+def test_listindexes_options_that_differ_are_reported() -> None:
+    live = {shape.name: shape for shape in _live()}
+    assert live["title_text_body_text"].key == (("body", "text"), ("title", "text"))
+    assert live["title_text_body_text"].weights == (("body", 1), ("title", 10))
+    assert live["created_at_1"].expire_after_seconds == 3600 and live["score_1"].sparse
+    assert live["day_-1"].key == (("day", -1),)
+    for documented, live_name, what in [
+        (idx("a", unique=True), "a_1", "unique"),
+        (idx("created_at", ttl=60), "created_at_1", "expire after seconds"),
+        (idx("cuisine", "name"), "cuisine_1_name_1", "partial"),
+        (text("title", "body"), "title_text_body_text", "weights"),
+        (idx("category", collation={"locale": "de"}), "category_1", "collation"),
+    ]:
+        match, how = _find_live(from_index(documented), _live(), MONGO_CAPS)
+        assert match is not None and match.name == live_name and how == "differs", (documented, how)
+        assert any(d.startswith(what) for d in differences(from_index(documented), match)), what
+    # an ascending documented index is not the live descending one
+    assert _find_live(from_index(idx(("user_id", 1), ("started_at", 1))), _live(), MONGO_CAPS)[0] is None
