@@ -23,8 +23,9 @@ Sources by group:
   and source/reference/command/collStats.txt;
 - `serverStatus.wiredTiger.cache`: mongodb/docs source/reference/command/serverStatus.txt;
 - `hello`: mongodb/docs source/reference/command/hello.txt;
-- `listIndexes` (read by harness/indexspec.py): mongodb/docs source/reference/command/listIndexes.txt and the index-type pages
-  named in tests/recorded/mongodb/listindexes_every_kind.json.
+- `listIndexes` (read by harness/indexspec.py): mongodb/docs
+  source/reference/command/listIndexes.txt and the index-type pages named in
+  tests/recorded/mongodb/listindexes_every_kind.json.
 """
 
 from __future__ import annotations
