@@ -20,7 +20,7 @@ Sources by group:
   (`explainVersion: "2"`, `winningPlan.queryPlan`, `slotBasedPlan`) and mongodb/mongo
   jstests/libs/analyze_plan.js;
 - `$collStats` storageStats: mongodb/docs source/reference/operator/aggregation/collStats.txt
-  and source/reference/command/collStats.txt;
+  and source/reference/command/collStats.txt; dbStats: source/reference/command/dbStats.txt;
 - `serverStatus.wiredTiger.cache`: mongodb/docs source/reference/command/serverStatus.txt;
 - `hello`: mongodb/docs source/reference/command/hello.txt;
 - `listIndexes` (read by harness/indexspec.py): mongodb/docs
@@ -36,7 +36,7 @@ from typing import Any
 
 import pytest
 
-from harness.capacity.measure import storage_stats, wiredtiger_cache
+from harness.capacity.measure import db_sizes, storage_stats, wiredtiger_cache
 from harness.capacity.units import GIB
 from harness.capacity.units import wiredtiger_cache as default_cache
 from harness.explain import detect_format, summarize
@@ -130,6 +130,12 @@ def test_collstats_command_reply_is_read_the_same_way() -> None:
     """The deprecated `collStats` command (the fallback) has the storageStats fields at the top."""
     command_reply = {**recorded("collstats_storage_stats")[0]["storageStats"], "ns": "test.matrices", "ok": 1}
     assert storage_stats([command_reply]) == storage_stats(recorded("collstats_storage_stats"))
+
+
+def test_dbstats_scaled_reply_is_read_in_bytes() -> None:
+    data, storage, index = db_sizes(recorded("dbstats_scaled"))
+    assert (data, storage, index) == (round(86.7021484375 * 1024), 100 * 1024, 116 * 1024)
+    assert db_sizes({"dataSize": 5, "storageSize": 0}) == (5, None, None)  # 0 is "not reported"
 
 
 def test_serverstatus_wiredtiger_cache() -> None:

@@ -501,18 +501,26 @@ def measure(db: Database, system: System, caps: Capabilities, server: str = "", 
                        users, result, *dbs, cache=cache, notes=notes)
 
 
+def db_sizes(st: dict[str, Any]) -> tuple[int | None, int | None, int | None]:
+    """dbStats' dataSize, storageSize and indexSize in bytes (scaled back when the reply carries
+    a `scaleFactor` above 1); None for a figure missing or 0."""
+    scale = _num(st.get("scaleFactor")) or 1
+    scale = scale if scale > 1 else 1
+
+    def pick(key: str) -> int | None:
+        v = st.get(key)
+        return round(v * scale) if isinstance(v, int | float) and not isinstance(v, bool) and v > 0 else None
+
+    return pick("dataSize"), pick("storageSize"), pick("indexSize")
+
+
 def _db_stats(db: Database, caps: Capabilities, notes: list[str]) -> tuple[int | None, int | None, int | None]:
     st: dict[str, Any] = {}
     with contextlib.suppress(PyMongoError):
         st = db.command("dbStats")
     if not st:
         notes.append(f"{caps.server} answers no dbStats")
-
-    def pick(key: str) -> int | None:
-        v = st.get(key)
-        return int(v) if isinstance(v, int | float) and v > 0 else None
-
-    return pick("dataSize"), pick("storageSize"), pick("indexSize")
+    return db_sizes(st)
 
 
 def _server_cache(db: Database, caps: Capabilities, notes: list[str]) -> CacheStats | None:
