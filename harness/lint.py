@@ -88,7 +88,7 @@ def lint_system(system: System, name: str | None = None, path: Path | None = Non
 
     if path is not None and path.stem != system.name:
         add(path.name, "names", f"file is named {path.stem!r} but SYSTEM.name is {system.name!r}")
-    if name is not None and name != system.name:
+    if name is not None and name != system.name and (path is None or path.stem != name):
         add(name, "names", f"looked up as {name!r} but SYSTEM.name is {system.name!r}")
     try:
         system.counts(1.0)

@@ -54,6 +54,10 @@ def candidates(smoke: bool = False) -> list[str]:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    # the docs/systems.md example joins every test that parametrizes over discovered systems
+    examples = str(REPO / "examples" / "systems")
+    os.environ["HARNESS_SYSTEMS_PATH"] = os.pathsep.join(
+        dict.fromkeys([examples, *filter(None, os.environ.get("HARNESS_SYSTEMS_PATH", "").split(os.pathsep))]))
     os.environ.setdefault("HARNESS_HOME", str(_ROOT / "home"))
     os.chmod(_ROOT, 0o711)  # the reference server's PostgreSQL runs as an unprivileged user under root
     if documentdb.build() is None:

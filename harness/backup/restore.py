@@ -199,7 +199,7 @@ def restore_verify(system: System, store: Store, entry: Entry, source: Server, t
         run_mongorestore(target, store, manifest, name, drop=not scratch, outcome=outcome)
         t1 = time.perf_counter()
         db = target.client()[name]
-        outcome.checks = verify(db, manifest)
+        outcome.checks = verify(db, manifest, target.caps)
         bad = [c for c in outcome.checks if not c.ok]
         for c in bad:
             outcome.problems.append(f"{c.collection}: {c.what} mismatch (expected {c.expected}, got {c.actual})"

@@ -10,6 +10,8 @@ from pymongo.database import Database
 from harness.backup.archive import normalize_index
 from harness.backup.checksum import collection_digest
 from harness.backup.manifest import Manifest
+from harness.indexspec import cannot_keep_reason, differences, from_live
+from harness.servers.capabilities import Capabilities
 
 SCRATCH_MARKER = "harness_scratch"
 
@@ -27,23 +29,26 @@ class Check:
         return asdict(self)
 
 
-def _index_key(spec: dict[str, Any]) -> str:
-    import json
+def compare_indexes(expected: list[dict[str, Any]], actual: list[dict[str, Any]],
+                    caps: Capabilities | None = None) -> tuple[list[str], list[str], list[str]]:
+    """(missing, unexpected, not kept) index descriptions, compared as `indexes --check` compares
+    (harness.indexspec). An index the target server cannot keep (its capability profile) is
+    "not kept", with the same reason load and --check give, not a failure."""
+    want = [from_live(s) for s in expected]
+    have = [from_live(s) for s in actual]
+    missing, kept_out = [], []
+    for w in want:
+        if any(not differences(w, h) for h in have):
+            continue
+        reason = cannot_keep_reason(w, caps) if caps is not None else None
+        (kept_out if reason else missing).append(f"{w.describe()}" + (f": {reason}" if reason else ""))
+    extra = [h.describe() for h in have if not any(not differences(w, h) for w in want)]
+    return missing, extra, kept_out
 
-    return json.dumps(spec, sort_keys=True, default=str)
 
-
-def compare_indexes(expected: list[dict[str, Any]], actual: list[dict[str, Any]]) -> tuple[list[str], list[str]]:
-    """(missing, unexpected) index descriptions."""
-    want = {_index_key(s): s for s in expected}
-    have = {_index_key(s): s for s in actual}
-    missing = [f"{want[k].get('name')} {want[k]['key']}" for k in want if k not in have]
-    extra = [f"{have[k].get('name')} {have[k]['key']}" for k in have if k not in want]
-    return missing, extra
-
-
-def verify(db: Database, manifest: Manifest) -> list[Check]:
-    """Every collection of the manifest's database against the restored `db`."""
+def verify(db: Database, manifest: Manifest, caps: Capabilities | None = None) -> list[Check]:
+    """Every collection of the manifest's database against the restored `db` (on a server with
+    capability profile `caps`)."""
     expected = manifest.in_database()
     present = {n for n in db.list_collection_names() if not n.startswith("system.") and n != SCRATCH_MARKER}
     checks: list[Check] = []
@@ -62,8 +67,9 @@ def verify(db: Database, manifest: Manifest) -> list[Check]:
         checks.append(Check(name, "checksum", same, want["checksum"][:16], digest.hexdigest()[:16],
                             "" if same else "content differs (a changed, missing or extra document)"))
         actual = [normalize_index(dict(ix)) for ix in db[name].list_indexes()]
-        missing, extra = compare_indexes(want.get("indexes", []), actual)
-        detail = "; ".join(([f"missing {m}" for m in missing]) + [f"unexpected {e}" for e in extra])
+        missing, extra, kept_out = compare_indexes(want.get("indexes", []), actual, caps)
+        detail = "; ".join([f"missing {m}" for m in missing] + [f"unexpected {e}" for e in extra]
+                           + [f"not kept {k}" for k in kept_out])
         checks.append(Check(name, "indexes", not missing and not extra, len(want.get("indexes", [])), len(actual),
                             detail))
     return checks
