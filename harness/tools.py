@@ -14,7 +14,13 @@ REPO = Path(__file__).resolve().parent.parent
 
 
 def tools_dir() -> Path:
-    return Path(os.environ.get("HARNESS_TOOLS_DIR", REPO / ".tools" / "bin"))
+    """HARNESS_TOOLS_DIR, else .tools/bin of a checkout, else tools/bin in the state directory
+    (an installed wheel has no checkout to build into)."""
+    if os.environ.get("HARNESS_TOOLS_DIR"):
+        return Path(os.environ["HARNESS_TOOLS_DIR"])
+    if (REPO / "pyproject.toml").is_file():
+        return REPO / ".tools" / "bin"
+    return state_dir() / "tools" / "bin"
 
 
 def find_tool(name: str) -> str | None:
