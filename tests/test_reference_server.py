@@ -4,6 +4,7 @@ index kinds no seed uses yet but MongoDB users rely on (geo, TTL), tested on the
 from __future__ import annotations
 
 import math
+import os
 import shutil
 import socket
 import subprocess
@@ -137,3 +138,22 @@ def test_geo_near_orders_by_distance_with_correct_distances(server: Server) -> N
     for row in rows:
         truth = _haversine_m(origin, places[row["_id"]])
         assert abs(row["m"] - truth) / truth < 0.01, (row, truth)
+
+
+def test_postgres_orphaned_by_a_killed_run_is_stopped_at_next_start(home: Path) -> None:
+    """kill -9 of FerretDB (or of the harness mid-start) leaves PostgreSQL holding the cluster's
+    lock; the next start stops that orphan instead of failing on the lock."""
+    import signal
+
+    from harness.servers import embedded
+
+    data = home / "data-documentdb"
+    first = embedded.launch("documentdb", data)
+    os.killpg(first["pid"], signal.SIGKILL)
+    second = embedded.launch("documentdb", data)
+    try:
+        assert second["pg_pid"] != first["pg_pid"]
+        assert not embedded._pid_alive(first["pg_pid"])
+    finally:
+        embedded.terminate(second)
+    assert not _running_under(data)

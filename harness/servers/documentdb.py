@@ -244,6 +244,7 @@ def launch(port: int, data: Path, *, auth: tuple[str, str] | None = None, durabl
             shutil.rmtree(pgdata)  # a half-initialised cluster from an interrupted first start
         _prepare_dir(pgdata.parent, user)
         _initdb(build_, pgdata, user, pg_log, auth)
+    _stop_orphan(pgdata)
     pg_port = _free_port()
     settings = {**_SETTINGS, **({} if durable else _FAST_UNSAFE), "port": str(pg_port)}
     argv = [str(build_.pg_bin / "postgres"), "-D", str(pgdata)]
@@ -275,6 +276,20 @@ def launch(port: int, data: Path, *, auth: tuple[str, str] | None = None, durabl
     started.append(_spawn(ferret_argv, ferret_log, None, env))
     return {"pid": started[1], "pg_pid": started[0], "pg_port": pg_port, "pg_data": str(pgdata),
             "logs": [str(ferret_log), str(pg_log)], "uri": f"mongodb://127.0.0.1:{port}/"}
+
+
+def _stop_orphan(pgdata: Path) -> None:
+    """A postmaster left running by a killed harness holds the cluster's lock: stop it."""
+    try:
+        pid = int((pgdata / "postmaster.pid").read_text().splitlines()[0])
+    except (OSError, ValueError, IndexError):
+        return
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return
+    if any(arg.decode(errors="replace") == str(pgdata) for arg in cmdline):
+        stop_pid(pid, signal.SIGINT)
 
 
 def _free_port() -> int:

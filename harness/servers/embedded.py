@@ -75,11 +75,13 @@ def read_state() -> dict[str, Any] | None:
 
 
 def status() -> dict[str, Any] | None:
-    """The running embedded server's state, or None (stale state is cleared)."""
+    """The running embedded server's state, or None. Stale state is cleared, and whatever of
+    it still runs (a PostgreSQL whose FerretDB died) is stopped."""
     state = read_state()
     if state and _answers(state["uri"]):
         return state
     if state:
+        terminate(state)
         _state_file().unlink(missing_ok=True)
     return None
 
