@@ -137,6 +137,9 @@ def test_every_index_kind_agrees_across_load_check_and_restore(server: Server, t
     if b.returncode == 2 and "mongodump" in b.stderr:
         pytest.skip(f"backup tools not available here: {b.stderr.strip()}")
     assert b.returncode == 0, b.stderr
+    manifest = json.loads(next(store.glob("foodcourt/*/manifest.json")).read_text())
+    not_kept = {(c, x["index"]): x["reason"] for c, xs in manifest["extra"]["indexes_not_kept"].items() for x in xs}
+    assert not_kept == {k: s["detail"] for k, s in checked.items() if s["status"] == "unsupported"}
     v = run_cli("restore-verify", "foodcourt", "--uri", server.uri, "--from", str(store), "--out",
                 str(tmp_path / "reports"), "--json")
     assert v.returncode == 0, v.stdout + v.stderr

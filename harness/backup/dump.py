@@ -152,6 +152,7 @@ def run(server: Server, system: System, store: Store, database: str | None = Non
         tools={"mongodump": toolchain.version(mongodump),
                "archive_tool_version": str(inspector.header.get("tool_version"))},
         consistency=consistency,
+        extra={"indexes_not_kept": _not_kept(system, server)},
     )
     try:
         store.put_bytes(f"{prefix}/{MANIFEST}", manifest.to_json().encode())
@@ -159,3 +160,18 @@ def run(server: Server, system: System, store: Store, database: str | None = Non
         store.delete_prefix(prefix + "/")
         raise
     return manifest
+
+
+def _not_kept(system: System, server: Server) -> dict[str, list[dict[str, str]]]:
+    """Documented indexes the source server cannot keep (so the archive cannot hold them), with
+    the reason load and `indexes --check` give (harness.indexspec)."""
+    from harness.indexspec import cannot_keep_reason, from_index
+
+    out: dict[str, list[dict[str, str]]] = {}
+    for coll in system.collections:
+        for index in coll.indexes:
+            shape = from_index(index)
+            reason = cannot_keep_reason(shape, server.caps)
+            if reason:
+                out.setdefault(coll.name, []).append({"index": shape.describe(), "reason": reason})
+    return out
