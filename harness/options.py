@@ -20,6 +20,9 @@ uri_option = click.option("--uri", envvar="MONGODB_URI", default=None, show_envv
 json_option = click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
 db_option = click.option("--db", "database", default=None,
                          help="Target database (default: the system's documented database).")
+pushgateway_option = click.option(
+    "--pushgateway", "gateway", default=None, envvar="PUSHGATEWAY_URL", show_envvar=True, metavar="URL",
+    help="Push the outcome to this Prometheus Pushgateway; a failed push is a warning, not a failure.")
 out_option = click.option("--out", default=None, type=click.Path(file_okay=False),
                           help="Report folder (default ./reports).")
 

@@ -1,12 +1,9 @@
 """Prometheus: the live /metrics endpoint and the Pushgateway push against Debian's real
-`prometheus-pushgateway` (started here on a free loopback port)."""
+`prometheus-pushgateway` (started here on a free loopback port with a private persistence file)."""
 
 from __future__ import annotations
 
 import re
-import shutil
-import subprocess
-import time
 import urllib.request
 from collections.abc import Iterator
 
@@ -14,6 +11,7 @@ import pytest
 
 from harness.servers import Server
 from harness.servers.embedded import free_port
+from tests import promstack
 from tests.bench_workloads import POINT_READ
 
 METRIC = "sla_harness_bench_last_success_timestamp_seconds"
@@ -25,26 +23,8 @@ def _get(url: str) -> str:
 
 @pytest.fixture
 def pushgateway(tmp_path) -> Iterator[str]:
-    exe = shutil.which("prometheus-pushgateway") or shutil.which("pushgateway")
-    if not exe:
-        pytest.skip("prometheus-pushgateway is not installed (apt-get install -y prometheus-pushgateway)")
-    port = free_port()
-    proc = subprocess.Popen([exe, f"--web.listen-address=127.0.0.1:{port}"], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.time() + 20
-        while True:
-            try:
-                _get(url + "/-/ready")
-                break
-            except OSError:
-                assert proc.poll() is None and time.time() < deadline, "pushgateway did not start"
-                time.sleep(0.1)
+    with promstack.pushgateway(tmp_path / "pgw") as url:
         yield url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
 
 
 def _samples(text: str, name: str) -> list[str]:
@@ -59,7 +39,7 @@ def test_push_success_then_failure_keeps_last_success(server: Server, loaded, cl
               "200", "--no-index-check", "--no-metrics", "--pushgateway", pushgateway, "--out", str(tmp_path))
     ok = cli(*common, "--sla", "*=600000")
     assert ok.returncode == 0, ok.stderr
-    assert "(PUT)" in ok.stderr
+    assert "(PUT sla_harness_bench/masterx)" in ok.stderr
     first = _samples(_get(pushgateway + "/metrics"), METRIC)
     assert len(first) == 1, first
     labels = first[0].split("}")[0]
@@ -68,7 +48,7 @@ def test_push_success_then_failure_keeps_last_success(server: Server, loaded, cl
     assert _samples(_get(pushgateway + "/metrics"), "sla_harness_bench_query_p95_seconds")
     bad = cli(*common, "--sla", "*=0.001")
     assert bad.returncode == 1
-    assert "(POST)" in bad.stderr
+    assert "(POST sla_harness_bench/masterx)" in bad.stderr
     after = _get(pushgateway + "/metrics")
     assert _samples(after, METRIC) == first  # the last success survives a failed run
     assert _samples(after, "sla_harness_bench_last_failure_timestamp_seconds")
@@ -76,13 +56,16 @@ def test_push_success_then_failure_keeps_last_success(server: Server, loaded, cl
     assert failed and float(failed[0].rsplit(" ", 1)[1]) >= 1
 
 
-def test_unreachable_pushgateway_is_exit_2(server: Server, loaded, cli, tmp_path) -> None:
+def test_unreachable_pushgateway_warns_and_keeps_the_verdict(server: Server, loaded, cli, tmp_path) -> None:
     db = loaded("masterx", 0.02)
-    res = cli("bench", "masterx", "--uri", server.uri, "--db", db.name, "--duration", "1s", "--no-index-check",
+    workload = tmp_path / "point.py"
+    workload.write_text(POINT_READ)
+    res = cli("bench", "masterx", "--uri", server.uri, "--db", db.name, "--workload", str(workload), "--requests",
+              "200", "--no-index-check",
               "--no-metrics", "--sla", "*=600000", "--pushgateway", f"http://127.0.0.1:{free_port()}",
               "--out", str(tmp_path))
-    assert res.returncode == 2
-    assert "Pushgateway" in res.stderr and list(tmp_path.glob("bench-*.json"))
+    assert res.returncode == 0, res.stderr  # the verdict decides the exit code, not the monitoring
+    assert "warning: metrics not pushed" in res.stderr and list(tmp_path.glob("bench-*.json"))
 
 
 def test_sla_buckets_surround_the_target() -> None:

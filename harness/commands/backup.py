@@ -10,11 +10,12 @@ from typing import Any
 
 import click
 
-from harness.backup import catalog, dump, metrics, rotation, toolchain
+from harness import pushgateway
+from harness.backup import catalog, dump, rotation, toolchain
 from harness.backup import restore as restoring
 from harness.backup.store import S3Options, Store, open_store
 from harness.errors import EXIT_BREACH, HarnessError
-from harness.options import db_option, exit_codes, json_option, out_option, server_from, uri_option
+from harness.options import db_option, exit_codes, json_option, out_option, pushgateway_option, server_from, uri_option
 from harness.output import emit_json, note, table
 from harness.reporting import out_dir, stamp, write_html, write_json
 from harness.servers import connect
@@ -42,10 +43,6 @@ def make_store(store_url: str, s3_endpoint: str | None, sse: str | None, sse_kms
         raise HarnessError("--sse-kms-key-id needs --sse aws:kms")
     return open_store(store_url, S3Options(endpoint_url=s3_endpoint, sse=sse, kms_key_id=sse_kms_key_id,
                                            storage_class=storage_class))
-
-
-pushgateway_option = click.option("--pushgateway", default=None, envvar="PUSHGATEWAY_URL", show_envvar=True,
-                                  help="Push outcome metrics to this Prometheus Pushgateway.")
 
 
 class BackupGroup(click.Group):
@@ -76,7 +73,7 @@ def backup() -> None:
 @json_option
 def run(system_name: str, uri: str | None, database: str | None, store_url: str, s3_endpoint: str | None,
         sse: str | None, sse_kms_key_id: str | None, storage_class: str | None, oplog: bool | None,
-        pushgateway: str | None, as_json: bool) -> None:
+        gateway: str | None, as_json: bool) -> None:
     """Dump SYSTEM's database (mongodump --archive --gzip) into the store, manifest last."""
     system = load_system(system_name)
     store = make_store(store_url, s3_endpoint, sse, sse_kms_key_id, storage_class)
@@ -86,11 +83,13 @@ def run(system_name: str, uri: str | None, database: str | None, store_url: str,
     try:
         manifest = dump.run(server, system, store, database, oplog)
     except HarnessError:
-        metrics.push(metrics.gateway(pushgateway), "backup", system.name, False, time.perf_counter() - t0)
+        pushgateway.push(pushgateway.gateway_url(gateway), pushgateway.Outcome(
+            "backup", system.name, False, time.perf_counter() - t0))
         raise
-    metrics.push(metrics.gateway(pushgateway), "backup", system.name, True, manifest.duration_seconds,
-                 {"bytes": ("size of the last backup archive in bytes", manifest.archive["bytes"]),
-                  "documents": ("documents in the last backup", manifest.documents)})
+    done = pushgateway.Outcome("backup", system.name, True, manifest.duration_seconds)
+    done.add("size_bytes", "Size of the last backup archive (gzip)", manifest.archive["bytes"])
+    done.add("documents", "Documents in the last backup", manifest.documents)
+    pushgateway.push(pushgateway.gateway_url(gateway), done)
     if as_json:
         emit_json({"id": manifest.id, "store": store.url, "manifest": vars(manifest)})
         return
@@ -242,14 +241,14 @@ def prune(store_url: str, s3_endpoint: str | None, sse: str | None, sse_kms_key_
 def restore_verify(system_name: str, uri: str | None, store_url: str, s3_endpoint: str | None, sse: str | None,
                    sse_kms_key_id: str | None, storage_class: str | None, backup_id: str | None,
                    target_uri: str | None, target_db: str | None, force: bool, keep: bool, rto_seconds: float | None,
-                   out: str | None, pushgateway: str | None, as_json: bool) -> None:
+                   out: str | None, gateway: str | None, as_json: bool) -> None:
     """Restore a backup into a scratch database, verify it against its manifest, time it against the RTO."""
     system = load_system(system_name)
     if rto_seconds is None:
         documented = system.backup.rto_seconds if system.backup else None
         rto_seconds = documented or restoring.RTO_SECONDS
     store = make_store(store_url, s3_endpoint, sse, sse_kms_key_id, storage_class)
-    gateway = metrics.gateway(pushgateway)
+    url = pushgateway.gateway_url(gateway)
     t0 = time.perf_counter()
     try:
         toolchain.require("mongorestore")
@@ -258,7 +257,7 @@ def restore_verify(system_name: str, uri: str | None, store_url: str, s3_endpoin
         target = connect(target_uri, "uri") if target_uri else source
         outcome = restoring.restore_verify(system, store, entry, source, target, target_db, force, keep, rto_seconds)
     except HarnessError:
-        metrics.push(gateway, "restore_verify", system.name, False, time.perf_counter() - t0)
+        pushgateway.push(url, pushgateway.Outcome("restore_verify", system.name, False, time.perf_counter() - t0))
         raise
     data = outcome.as_dict()
     directory = out_dir(out)
@@ -266,9 +265,12 @@ def restore_verify(system_name: str, uri: str | None, store_url: str, s3_endpoin
     write_json(base.with_suffix(".json"), data)
     write_html(base.with_suffix(".html"), "restore_verify.html.j2", title=f"Restore verification: {system.title}",
                r=data)
-    metrics.push(gateway, "restore_verify", system.name, outcome.ok, outcome.total_seconds,
-                 {"restore_seconds": ("mongorestore wall time of the last verified restore", outcome.restore_seconds),
-                  "documents": ("documents restored and verified", float(outcome.restored or 0))})
+    pushed = pushgateway.Outcome("restore_verify", system.name, outcome.ok, outcome.total_seconds)
+    pushed.add("restore_duration_seconds", "mongorestore wall time of the last restore (compare with the RTO)",
+               outcome.restore_seconds)
+    pushed.add("rto_seconds", "Recovery time objective the last restore was judged against", rto_seconds)
+    pushed.add("documents", "Documents restored by the last verification", float(outcome.restored or 0))
+    pushgateway.push(url, pushed)
     if as_json:
         emit_json(data)
     else:

@@ -10,7 +10,7 @@ from typing import Any
 import click
 
 from harness.errors import EXIT_BREACH, HarnessError
-from harness.options import exit_codes, out_option
+from harness.options import exit_codes, out_option, pushgateway_option
 
 _DURATION = re.compile(r"^(\d+(?:\.\d+)?)(ms|s|m|h)?$")
 
@@ -63,14 +63,14 @@ def parse_rate(value: str | None) -> float | None:
 @click.option("--metrics-port", type=click.IntRange(0, 65535), default=0, show_default=True,
               help="Serve Prometheus /metrics on 127.0.0.1 during the run (0 = a free port).")
 @click.option("--no-metrics", is_flag=True, help="No /metrics endpoint.")
-@click.option("--pushgateway", default=None, help="Push the run's outcome to this Pushgateway URL at the end.")
+@pushgateway_option
 @click.option("--seed", type=int, default=None, help="Seed for parameter sampling.")
 @click.option("--json", "as_json", is_flag=True, help="Print the run record summary as JSON.")
 def bench(system_name: str, uri: str | None, database: str | None, users: int, think_time: str | None,
           spawn_rate: float,
           duration: str | None, requests_: int | None, rate: str | None, workers: int, workload: str | None,
           sla: tuple[str, ...], no_index_check: bool, out: str | None, baseline: str | None, metrics_port: int,
-          no_metrics: bool, pushgateway: str | None, seed: int | None, as_json: bool) -> None:
+          no_metrics: bool, gateway: str | None, seed: int | None, as_json: bool) -> None:
     """Replay SYSTEM's critical queries with Locust and judge them against their SLAs.
 
     Exit 0 when every query passes, 1 on an SLA, index or regression breach, 2 on bad usage or
@@ -147,9 +147,7 @@ def bench(system_name: str, uri: str | None, database: str | None, users: int, t
             record["verdict"]["status"], record["verdict"]["exit_code"] = "fail", EXIT_BREACH
     paths = report.write_all(record, out_path)
     history.save(record, out_path)
-    if pushgateway:
-        how = metrics.push(pushgateway, prep.system.name, record)
-        note(f"pushed to {pushgateway} ({'PUT' if how == 'put' else 'POST'})")
+    metrics.push(gateway, prep.system.name, record)
     if as_json:
         emit_json({k: v for k, v in record.items() if k != "queries"} | {
             "queries": [{k: v for k, v in q.items() if k != "hdr"} for q in record["queries"]],

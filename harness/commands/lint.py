@@ -7,11 +7,11 @@ import sys
 import click
 
 from harness.errors import EXIT_BREACH
-from harness.options import json_option
+from harness.options import exit_codes, json_option
 from harness.output import emit_json, note
 
 
-@click.command()
+@click.command(epilog=exit_codes("a finding in a system description"))
 @click.argument("targets", nargs=-1, metavar="[SYSTEM|FIXTURE.py]...")
 @json_option
 def lint(targets: tuple[str, ...], as_json: bool) -> None:

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 
 import click
 
 from harness import purge as purging
+from harness import pushgateway
 from harness.errors import HarnessError
-from harness.options import db_option, exit_codes, json_option, out_option, server_from, uri_option
+from harness.options import db_option, exit_codes, json_option, out_option, pushgateway_option, server_from, uri_option
 from harness.output import emit_json, note, table
 from harness.reporting import out_dir, stamp, write_json
 from harness.spec import load_system
@@ -45,12 +47,16 @@ def parse_now(value: str | None) -> datetime:
 @click.option("--s3-endpoint", default=None, envvar="AWS_ENDPOINT_URL_S3", help="S3-compatible endpoint URL.")
 @click.option("--sse", type=click.Choice(["AES256", "aws:kms"]), default=None, help="S3 server-side encryption.")
 @out_option
+@pushgateway_option
 @json_option
 def purge(system_name: str, uri: str | None, database: str | None, now: str | None, execute: bool,
           batch_size: int, max_ops: float | None, max_latency_ms: float | None, archive_to: str | None,
           archive_storage_class: str, s3_endpoint: str | None, sse: str | None, out: str | None,
-          as_json: bool) -> None:
-    """Apply SYSTEM's retention rules; a dry run (the default) says what each rule would remove."""
+          gateway: str | None, as_json: bool) -> None:
+    """Apply SYSTEM's retention rules; a dry run (the default) says what each rule would remove.
+
+    With --pushgateway (or PUSHGATEWAY_URL) an --execute run pushes its counts per rule; a dry run
+    pushes nothing."""
     system = load_system(system_name)
     when = parse_now(now)
     if not system.retention:
@@ -74,12 +80,19 @@ def purge(system_name: str, uri: str | None, database: str | None, now: str | No
                            "check --db / --uri")
     arrays = purging.array_support(server.caps) if any(r.action == "pull" for r in system.retention) else None
     throttle = purging.Throttle(max_ops, max_latency_ms)
+    url = pushgateway.gateway_url(gateway) if execute else None  # a dry run changes nothing: nothing to report
+    t0 = time.perf_counter()
     try:
         results = purging.run(db, system, when, execute, batch_size=batch_size, throttle=throttle,
                               archiver=archiver, arrays=arrays)
+    except HarnessError:
+        pushgateway.push(url, pushgateway.Outcome("purge", system.name, False, time.perf_counter() - t0))
+        raise
     except KeyboardInterrupt:
+        pushgateway.push(url, pushgateway.Outcome("purge", system.name, False, time.perf_counter() - t0))
         raise HarnessError(f"purge of {db.name} interrupted", "rerun the same command (same --now) to finish; "
                                                                "finished batches stay done") from None
+    pushgateway.push(url, _outcome(system.name, results, time.perf_counter() - t0))
     notes = arrays.notes(server.caps.server) if arrays else []
     report = {"system": system.name, "database": db.name, "server": server.caps.server,
               "now": when.isoformat() + "Z", "mode": "execute" if execute else "dry-run",
@@ -106,3 +119,19 @@ def purge(system_name: str, uri: str | None, database: str | None, now: str | No
     if archiver:
         note(f"archived {archiver.documents:,} document(s) in {archiver.objects} object(s) to {archiver.store.url}")
     note(f"report: {path}")
+
+
+def _outcome(system: str, results: list[purging.RuleResult], seconds: float) -> pushgateway.Outcome:
+    """An executed purge's counts per rule, for the Pushgateway."""
+    done = pushgateway.Outcome("purge", system, True, seconds)
+    for r in results:
+        if r.cutoff is None:  # kept indefinitely or manual: nothing to count
+            continue
+        done.add("documents", "Documents deleted or changed by the last executed purge, per rule", r.documents,
+                 rule=r.name, collection=r.collection, action=r.action)
+        done.add("elements", "Array elements pulled by the last executed purge, per rule", r.elements,
+                 rule=r.name, collection=r.collection, action=r.action)
+        for child, n in r.cascaded.items():
+            done.add("cascaded_documents", "Documents deleted with their parent by the last executed purge",
+                     n, rule=r.name, collection=child)
+    return done
