@@ -219,7 +219,8 @@ def lint_workload(system: System) -> list[Finding]:
                                f"uses unknown collection {shape.collection!r}"))
             continue
         for f in (*shape.filter_fields, *shape.sort_fields):
-            if f not in paths[shape.collection]:
+            plain = ".".join(part for part in f.split(".") if not part.isdigit() and part != "$")  # a.0.b -> a.b
+            if plain not in paths[shape.collection]:
                 out.append(Finding(system.name, f"workload {shape.operation}", "field",
                                    f"filters or sorts on {shape.collection}.{f}, which no generated document has"))
     return out
