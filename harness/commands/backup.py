@@ -125,8 +125,9 @@ def list_(store_url: str, s3_endpoint: str | None, sse: str | None, sse_kms_key_
     store = make_store(store_url, s3_endpoint, sse, sse_kms_key_id, storage_class)
     rows = _rows(catalog.entries(store, system_name))
     if out:
-        write_html(out_dir(out) / "backups.html", "backup_list.html.j2", title="Backups", store=store.url, policy="",
-                   backups=rows)
+        page = write_html(out_dir(out) / "backups.html", "backup_list.html.j2", title="Backups", store=store.url,
+                          policy="", backups=rows)
+        note(f"report: {page}")
     if as_json:
         emit_json({"store": store.url, "backups": rows})
         return
