@@ -81,6 +81,8 @@ def purge(system_name: str, uri: str | None, database: str | None, now: str | No
     arrays = purging.array_support(server.caps) if any(r.action == "pull" for r in system.retention) else None
     throttle = purging.Throttle(max_ops, max_latency_ms)
     url = pushgateway.gateway_url(gateway) if execute else None  # a dry run changes nothing: nothing to report
+    if not execute and pushgateway.gateway_url(gateway) and not as_json:
+        note("metrics: a dry run pushes nothing (only --execute runs do)")
     t0 = time.perf_counter()
     try:
         results = purging.run(db, system, when, execute, batch_size=batch_size, throttle=throttle,
