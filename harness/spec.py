@@ -19,6 +19,7 @@ from harness.errors import HarnessError
 
 if TYPE_CHECKING:
     from harness.datagen import Gen
+    from harness.relational import Tables
 
 # ---------------------------------------------------------------------------------------------
 # Field types: the documented schema, checked against generated (and restored) documents.
@@ -292,7 +293,9 @@ class System:
     user_collection: str = "users"  # the collection whose count is "users" in growth models
     user_growth_per_month: float = 0.05  # assumed user growth for capacity planning
     daily_active_share: float = 0.2  # assumed share of users active on a given day
-    engine: str = "mongodb"  # the seed's own engine (BMD is PostgreSQL); data goes to mongodb
+    engine: str = "mongodb"  # the seed's own engine (BMD is PostgreSQL); the default target stays MongoDB
+    # the documented relational schema, for a PostgreSQL target (harness.engines): None = MongoDB only
+    tables: Tables | None = None
 
     def __post_init__(self) -> None:
         for c in self.collections:

@@ -8,10 +8,9 @@ from datetime import datetime
 
 import click
 
+from harness import engines, schema
 from harness import load as loader
-from harness import schema
 from harness.errors import EXIT_BREACH, HarnessError
-from harness.indexes import check as check_indexes
 from harness.options import db_option, exit_codes, json_option, server_from, uri_option
 from harness.output import emit_json, note, table
 from harness.schema import sample_documents
@@ -52,7 +51,8 @@ def load(system_name: str, uri: str | None, database: str | None, preset: str | 
     factor = system.resolve_scale(preset, scale)
     if drop and resume:
         raise HarnessError("--drop and --resume contradict each other", "choose one")
-    server = server_from(uri)
+    engine = engines.select(system, uri)
+    target = engine.resolve(uri, database or system.database, False)
     params = loader.LoadParams(system=system.name, database=database or system.database, seed=seed,
                                scale=factor, as_of=_as_of(as_of), batch_size=batch_size)
     if workers:
@@ -60,8 +60,8 @@ def load(system_name: str, uri: str | None, database: str | None, preset: str | 
     counts = system.counts(factor)
     note(f"loading {system.title} into {params.database}: {sum(counts.values()):,} documents "
          f"(scale {factor:g}, seed {seed}, as of {as_of}, {params.workers} workers)")
-    result = loader.run(server, system, params, drop=drop, resume=resume,
-                        progress=not no_progress and sys.stderr.isatty())
+    result = engine.loader.run(target, system, params, drop=drop, resume=resume,
+                               progress=not no_progress and sys.stderr.isatty())
     if as_json:
         emit_json(result.as_dict())
         return
@@ -91,23 +91,22 @@ def _index_table(statuses: list, title: str = "indexes") -> None:
 @click.option("--check", is_flag=True, help="Report drift between live and documented indexes; exit 1 on drift.")
 @json_option
 def indexes(system_name: str, uri: str | None, database: str | None, check: bool, as_json: bool) -> None:
-    """Create (default) or --check the documented indexes of SYSTEM."""
-    from harness.indexes import create
-
+    """Create (default) or --check the documented indexes of SYSTEM (on PostgreSQL: its tables,
+    constraints and indexes, compared with pg_indexes/pg_constraint)."""
     system = load_system(system_name)
-    server = server_from(uri, quiet=as_json)
-    db = server.client()[database or system.database]
-    statuses = check_indexes(db, system, server.caps) if check else create(db, system, server.caps)
+    engine = engines.select(system, uri)
+    target = engine.resolve(uri, database or system.database, as_json)
+    statuses = engine.indexes.check(target, system) if check else engine.indexes.create(target, system)
     drift = [s for s in statuses if s.is_drift]
     if as_json:
-        emit_json({"system": system.name, "database": db.name, "server": server.caps.server,
+        emit_json({"system": system.name, "database": target.database, "server": target.label,
                    "drift": len(drift), "indexes": [vars(s) | {"drift": s.is_drift} for s in statuses]})
     else:
         _index_table(statuses)
         if check:
             tally = Counter(s.status for s in statuses)
             note(f"{len(drift)} drifted ({tally['missing']} missing, {tally['mismatch']} mismatched, "
-                 f"{tally['extra']} extra); {tally['ok']} ok; limits of {server.caps.server}: "
+                 f"{tally['extra']} extra); {tally['ok']} ok; limits of {target.label}: "
                  f"{tally['unsupported']} not honoured, {tally['degraded']} degraded, "
                  f"{tally['unverifiable']} not listed")
     if check and drift:

@@ -234,29 +234,12 @@ def launch(port: int, data: Path, *, auth: tuple[str, str] | None = None, durabl
                            "run scripts/setup.sh as root (it builds PostgreSQL 15 + DocumentDB + FerretDB 2)")
     if not _port_free(port):
         raise HarnessError(f"port {port} on 127.0.0.1 is already in use", "choose another --port or omit it")
-    user = _service_user() if _is_root() else None
-    data.mkdir(parents=True, exist_ok=True)
-    pgdata = cluster_dir(data)
-    pg_log = data / "postgresql.log"
+    from harness.servers import pgcluster
+
+    cluster = pgcluster.start(data, _SETTINGS, pg_bin=build_.pg_bin, auth=auth, durable=durable, timeout=timeout)
+    pgdata, pg_port, pg_log, pg_user = cluster.pgdata, cluster.port, cluster.log, cluster.user
     ferret_log = data / "ferretdb.log"
-    if not (pgdata / "PG_VERSION").is_file():
-        if pgdata.exists():
-            shutil.rmtree(pgdata)  # a half-initialised cluster from an interrupted first start
-        _prepare_dir(pgdata.parent, user)
-        _initdb(build_, pgdata, user, pg_log, auth)
-    _stop_orphan(pgdata)
-    pg_port = _free_port()
-    settings = {**_SETTINGS, **({} if durable else _FAST_UNSAFE), "port": str(pg_port)}
-    argv = [str(build_.pg_bin / "postgres"), "-D", str(pgdata)]
-    for key, value in settings.items():
-        argv += ["-c", f"{key}={value}"]
-    started = [_spawn(argv, pg_log, user)]
-    pg_user = auth[0] if auth else "postgres"
-    deadline = time.time() + timeout
-    while not _pg_ready(build_, pg_port, pg_user):
-        if not pid_alive(started[0]) or time.time() > deadline:
-            raise _fail("the embedded PostgreSQL cluster did not start", pg_log, started)
-        time.sleep(0.2)
+    started = [cluster.pid]
     marker = pgdata / "documentdb.created"
     if not marker.is_file():
         if not _psql(build_, pg_port, "CREATE EXTENSION IF NOT EXISTS documentdb CASCADE", pg_log, auth):
