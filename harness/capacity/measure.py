@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -29,6 +30,7 @@ from bson.raw_bson import RawBSONDocument
 from pymongo.database import Database
 from pymongo.errors import PyMongoError
 
+from harness import indexes
 from harness.capacity.units import human
 from harness.errors import HarnessError
 from harness.load import META, read_meta
@@ -187,6 +189,10 @@ class CollectionStats:
     deletions: dict[str, np.ndarray] = field(default_factory=dict)  # delete rule -> ages of matching docs
     per_user: PerUser | None = None
     page_granular: bool = False
+    # what the server allocates for this collection and its documented indexes when it is empty
+    # (a relation's first pages, an index's meta and root pages): fixed, not per document
+    empty_storage_bytes: int = 0
+    empty_index_bytes: int = 0
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -225,7 +231,8 @@ class CollectionStats:
             "arrays": {k: a.as_dict() for k, a in self.arrays.items()},
             "hot_field": self.hot_field, "hot_share": _r(self.hot_share, 4),
             "per_user": self.per_user.as_dict() if self.per_user else None,
-            "page_granular": self.page_granular, "notes": self.notes,
+            "page_granular": self.page_granular, "empty_storage_bytes": self.empty_storage_bytes,
+            "empty_index_bytes": self.empty_index_bytes, "notes": self.notes,
         }
 
 
@@ -330,6 +337,32 @@ def _read_storage(db: Database, name: str) -> StorageStats:
         return storage_stats([db.command("collStats", name)])
 
 
+def _empty_overhead(db: Database, system: System, caps: Capabilities, result: dict[str, CollectionStats],
+                    notes: list[str]) -> None:
+    """Measure the fixed allocation of each collection with its documented indexes, empty, on a
+    scratch database that is dropped afterwards. Projections scale only what lies above it, so
+    a small load does not multiply a relation's first pages (PostgreSQL: heap, free-space and
+    visibility maps, TOAST; each index's meta and root pages; WiredTiger: a 4 KiB file each)."""
+    if not caps.coll_stats:
+        return
+    scratch = db.client[f"harness_capacity_empty_{secrets.token_hex(4)}"]
+    try:
+        for coll in system.collections:
+            scratch.create_collection(coll.name)
+        indexes.create(scratch, system, caps)
+        for coll in system.collections:
+            st = _read_storage(scratch, coll.name)
+            cs = result[coll.name]
+            cs.empty_storage_bytes = int(st.storage_size or 0)
+            cs.empty_index_bytes = int(sum((st.index_sizes or {}).values()))
+    except (PyMongoError, HarnessError) as exc:
+        notes.append(f"the empty-collection baseline could not be measured ({exc}): fixed allocation is "
+                     "projected as if it grew with the documents")
+    finally:
+        with contextlib.suppress(PyMongoError):
+            db.client.drop_database(scratch.name)
+
+
 def _stats(db: Database, name: str, caps: Capabilities, out: CollectionStats) -> int | None:
     """Fill sizes from the server's storage statistics; returns its document count (None if it
     gives none)."""
@@ -354,11 +387,13 @@ def _stats(db: Database, name: str, caps: Capabilities, out: CollectionStats) ->
                          f"{'empty' if not sizes else 'all 0'}): index size unavailable per collection")
     if st.compressor:
         out.notes.append(f"storage sizes are after WiredTiger {st.compressor} block compression")
-    figures = [v for v in (out.data_bytes, out.storage_bytes, *(sizes.values())) if v]
+    # Storage and index sizes in whole pages (SQLite's 4 KiB, PostgreSQL's 8 KiB; the logical
+    # data size never is): a small collection's per-document figures are overstated.
+    figures = [v for v in (out.storage_bytes, *(sizes.values())) if v]
     if figures and all(v % PAGE == 0 for v in figures):
         out.page_granular = True
-        out.notes.append(f"sizes are whole {PAGE // 1024} KiB pages: per-document figures of small collections "
-                         "are overstated")
+        out.notes.append(f"storage and index sizes are whole {PAGE // 1024} KiB (or larger) pages: per-document "
+                         "figures of small collections are overstated")
     return st.count
 
 
@@ -486,6 +521,7 @@ def measure(db: Database, system: System, caps: Capabilities, server: str = "", 
                         _ages(db, coll.name, [rule.age_field], rule.match, as_of)[rule.age_field]
                 cs.per_user = _per_user(db, coll, system, caps)
             result[coll.name] = cs
+        _empty_overhead(db, system, caps, result, notes)
         dbs = _db_stats(db, caps, notes)
         cache = _server_cache(db, caps, notes)
     except PyMongoError as exc:

@@ -130,14 +130,28 @@ def user_linked(system: System, coll: Collection) -> bool:
 
 
 def _per_doc_index(cs: CollectionStats) -> float | None:
+    """Index bytes per document above the empty indexes' fixed allocation."""
     total = cs.total_index_bytes
-    return None if total is None or cs.count <= 0 else total / cs.count
+    if total is None or cs.count <= 0:
+        return None
+    return max(0.0, total - cs.empty_index_bytes) / cs.count
+
+
+def _index_bytes(cs: CollectionStats, n: float) -> float | None:
+    idx = _per_doc_index(cs)
+    return None if idx is None else cs.empty_index_bytes + n * idx
 
 
 def _storage_ratio(cs: CollectionStats) -> float | None:
+    """Storage bytes per data byte above the empty collection's fixed allocation."""
     if cs.storage_bytes is None or not cs.data_bytes:
         return None
-    return cs.storage_bytes / cs.data_bytes
+    return max(0.0, cs.storage_bytes - cs.empty_storage_bytes) / cs.data_bytes
+
+
+def _storage_bytes(cs: CollectionStats, data: float) -> float | None:
+    ratio = _storage_ratio(cs)
+    return None if ratio is None else cs.empty_storage_bytes + data * ratio
 
 
 def _index_entries(system: System, counts: dict[str, float]) -> float:
@@ -173,10 +187,9 @@ def scale(meas: Measurement, system: System, factor: float, label: str, by_spec:
     for name, cs in meas.collections.items():
         n = cs.count * mult[name]
         bpd = cs.bytes_per_doc or 0.0
-        ratio, idx = _storage_ratio(cs), _per_doc_index(cs)
         hot = n if cs.hot_share is None else n * cs.hot_share
         out[name] = CollectionProjection(
-            name, n, n * bpd, None if ratio is None else n * bpd * ratio, None if idx is None else n * idx, hot, bpd,
+            name, n, n * bpd, _storage_bytes(cs, n * bpd), _index_bytes(cs, n), hot, bpd,
             cs.bson_max_bytes, {k: a.avg_len for k, a in cs.arrays.items()},
             {k: float(a.max_len) for k, a in cs.arrays.items()},
             cs.per_user.p99 if cs.per_user else None)
@@ -310,13 +323,12 @@ def _at(meas: Measurement, system: System, d: int, days: np.ndarray, series: dic
                 pulled += (p.bytes_older_than(p.days - d) * float(s.existing_left[d]) + p.avg_bytes * old_new) * conv
         data = max(0.0, n * (bpd + extra_bytes) - pulled)
         avg = data / n if n else bpd
-        ratio, idx = _storage_ratio(cs), _per_doc_index(cs)
         hot = _hot(cs, coll, system, s, d, n, meas.hot_days)
         per_user = None
         if cs.per_user and cs.count:
             per_user = cs.per_user.p99 * (n / users) / (cs.count / meas.users)
         out[coll.name] = CollectionProjection(
-            coll.name, n, data, None if ratio is None else data * ratio, None if idx is None else n * idx, hot, avg,
+            coll.name, n, data, _storage_bytes(cs, data), _index_bytes(cs, n), hot, avg,
             None if cs.bson_max_bytes is None else cs.bson_max_bytes + max_extra, items, max_items, per_user)
     counts = {k: c.count for k, c in out.items()}
     return Point(label, d / DAYS_PER_MONTH, users, out, _db_index(meas, system, counts))
