@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import signal
 import sys
 from typing import Any
 
@@ -40,7 +41,25 @@ class LazyGroup(click.Group):
         if name not in self.list_commands(ctx):
             return None
         module, attr = COMMANDS[name]
-        return getattr(importlib.import_module(f"harness.commands.{module}"), attr)
+        return _with_exit_codes(getattr(importlib.import_module(f"harness.commands.{module}"), attr))
+
+
+def _with_exit_codes(cmd: click.Command) -> click.Command:
+    """Every command's --help ends with the exit codes (a command may state its own)."""
+    from harness.output import exit_codes
+
+    if "Exit codes" not in (cmd.epilog or ""):
+        cmd.epilog = ((cmd.epilog or "") + "\n\n" + exit_codes("the run worked and found a problem (breach, drift, "
+                                                                 "mismatch)")).strip()
+    for sub in getattr(cmd, "commands", {}).values():
+        _with_exit_codes(sub)
+    return cmd
+
+
+def _terminated(signum: int, frame: Any) -> None:
+    """SIGTERM unwinds like an error, so every cleanup (partial backups, scratch databases,
+    temporary files) runs before the process exits."""
+    raise HarnessError("terminated (SIGTERM)", "partial work was cleaned up; rerun the same command")
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]},
@@ -59,6 +78,7 @@ def cli(systems_path: tuple[str, ...]) -> None:
 
 def main(argv: list[str] | None = None) -> Any:
     """Entry point: every HarnessError becomes one line on stderr and its exit code."""
+    signal.signal(signal.SIGTERM, _terminated)
     try:
         return cli.main(args=argv, prog_name="harness", standalone_mode=False)
     except HarnessError as exc:

@@ -50,12 +50,12 @@ def test_manifest_matches_an_independent_read_of_the_source(server: Server, back
     assert sorted(mine) == sorted(names)
     for name in names:
         digest = collection_digest(db[name])
-        assert mine[name]["count"] == db[name].count_documents({}) == digest.count
-        assert mine[name]["checksum"] == digest.hexdigest()
-        assert {tuple(map(tuple, ix["key"])) for ix in mine[name]["indexes"]} == {
+        assert mine[name].count == db[name].count_documents({}) == digest.count
+        assert mine[name].checksum == digest.hexdigest()
+        assert {tuple(map(tuple, ix["key"])) for ix in mine[name].indexes} == {
             tuple(dict(ix["key"]).items()) for ix in db[name].list_indexes()}
-    assert manifest.archive["bytes"] == (store / "masterx" / manifest.id / ARCHIVE).stat().st_size
-    assert manifest.source["kind"] == server.caps.kind
+    assert manifest.archive.bytes == (store / "masterx" / manifest.id / ARCHIVE).stat().st_size
+    assert manifest.source.kind == server.caps.kind
     assert manifest.tools["mongodump"]
     assert manifest.started_at <= manifest.finished_at
     assert ("no --oplog" in manifest.consistency) == (not server.caps.replica_set)
@@ -158,20 +158,18 @@ def test_restore_target_that_is_not_scratch_is_refused(server: Server, backup_of
 def test_mongorestore_failed_documents_are_counted(server: Server, backup_of, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     """mongorestore exits 0 when documents fail; its summary line is what tells."""
     from harness.backup import relay
-    from harness.backup.dump import tool_config
+    from harness.backup.toolconfig import tool_config
 
     db, manifest, store = backup_of
     target = server.client()[SCRATCH_PREFIX + "dups"]
     target["users"].insert_many(list(db["users"].find().limit(3)))  # same _ids: duplicates on restore
     try:
         fixes = relay.needs(server.client())
-        with relay.relayed(server.uri, server.client(), fixes) as uri:
-            config = tool_config(uri)
-            out = subprocess.run([find_tool("mongorestore"), f"--config={config}", "--gzip",
+        with relay.relayed(server.uri, server.client(), fixes) as uri, tool_config(uri) as config:
+            out = subprocess.run([find_tool("mongorestore"), config.arg, "--gzip",
                                   f"--archive={store / 'masterx' / manifest.id / ARCHIVE}",
                                   f"--nsInclude={db.name}.users", f"--nsFrom={db.name}.*", f"--nsTo={target.name}.*"],
-                                 capture_output=True, text=True, timeout=300)
-            os.unlink(config)
+                                 capture_output=True, text=True, timeout=300, pass_fds=config.pass_fds)
         assert out.returncode == 0  # the trap
         restored, failed = parse_summary(out.stderr.splitlines())
         assert failed == 3 and restored == db["users"].count_documents({}) - 3
@@ -180,6 +178,7 @@ def test_mongorestore_failed_documents_are_counted(server: Server, backup_of, tm
 
 
 def test_no_complete_backup_is_one_clear_line(server: Server, tmp_path: Path) -> None:
+    (tmp_path / "empty").mkdir()
     r = run_cli("restore-verify", "masterx", "--uri", server.uri, "--from", str(tmp_path / "empty"))
     assert r.returncode == 2
     assert r.stderr.strip().splitlines()[-1].startswith("error: no complete backup of masterx")

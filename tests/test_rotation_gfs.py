@@ -79,19 +79,19 @@ def test_prune_deletes_exactly_what_the_plan_forgets(tmp_path: Path) -> None:
     expected = model(list(ids.items()), 7, 2, 1)
 
     dry = run_cli("backup", "prune", "--to", str(tmp_path), "--keep-daily", "7", "--keep-monthly", "2",
-                  "--keep-yearly", "1", "--dry-run", "--json")
+                  "--keep-yearly", "1", "--json")
     assert dry.returncode == 0, dry.stderr
     would = set(json.loads(dry.stdout)["would_delete"])
     assert would == (set(ids) - expected) | {stale_incomplete}
     assert len(list((tmp_path / "masterx").iterdir())) == len(ids) + 2  # dry run deleted nothing
 
     r = run_cli("backup", "prune", "--to", str(tmp_path), "--keep-daily", "7", "--keep-monthly", "2",
-                "--keep-yearly", "1", "--json")
+                "--keep-yearly", "1", "--execute", "--json")
     assert r.returncode == 0, r.stderr
     left = {p.name for p in (tmp_path / "masterx").iterdir()}
     assert left == expected | {fresh_incomplete}
     again = json.loads(run_cli("backup", "prune", "--to", str(tmp_path), "--keep-daily", "7", "--keep-monthly", "2",
-                               "--keep-yearly", "1", "--json").stdout)
+                               "--keep-yearly", "1", "--execute", "--json").stdout)
     assert again["deleted"] == []
 
 
@@ -99,7 +99,7 @@ def test_prune_never_deletes_the_newest_complete_backup(tmp_path: Path) -> None:
     newest = _fake_backup(tmp_path, datetime(2026, 1, 2, tzinfo=UTC))
     _fake_backup(tmp_path, datetime(2026, 1, 1, tzinfo=UTC))
     r = run_cli("backup", "prune", "--to", str(tmp_path), "--keep-daily", "0", "--keep-monthly", "0",
-                "--keep-yearly", "0", "--json")
+                "--keep-yearly", "0", "--execute", "--json")
     assert r.returncode == 0, r.stderr
     assert {p.name for p in (tmp_path / "masterx").iterdir()} == {newest}
 

@@ -12,18 +12,18 @@ from __future__ import annotations
 
 import collections
 import hashlib
-import os
 import subprocess
-import tempfile
 import threading
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import IO
 
 from harness.backup import toolchain
 from harness.backup.archive import ArchiveInspector
-from harness.backup.manifest import ARCHIVE, MANIFEST, Manifest, backup_id, iso
+from harness.backup.manifest import ARCHIVE, MANIFEST, ArchiveInfo, CollectionInfo, Manifest, SourceInfo, backup_id
 from harness.backup.store import Store
+from harness.backup.toolconfig import tool_config
 from harness.errors import CapabilityMissing, HarnessError
 from harness.redact import redact
 from harness.servers import Server
@@ -60,20 +60,8 @@ class _StderrTail(threading.Thread):
         return (self.lines[-1].split("\t")[-1].strip() if self.lines else "no output")
 
 
-def tool_config(uri: str) -> str:
-    """A 0600 YAML config file holding the URI, so credentials never show up in `ps`."""
-    fd, path = tempfile.mkstemp(prefix="harness-tool-", suffix=".yaml")
-    with os.fdopen(fd, "w") as f:
-        f.write("uri: " + _yaml_quote(uri) + "\n")
-    return path
-
-
-def _yaml_quote(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
-
-
 def run(server: Server, system: System, store: Store, database: str | None = None,
-        oplog: bool | None = None) -> Manifest:
+        oplog: bool | None = None, progress: Callable[[int], None] | None = None) -> Manifest:
     """Take one backup of `system` into `store`; returns the manifest (already written)."""
     mongodump = toolchain.require("mongodump")
     database = database or system.database
@@ -96,22 +84,25 @@ def run(server: Server, system: System, store: Store, database: str | None = Non
         bid = backup_id(system.name, started)
     prefix = f"{system.name}/{bid}"
 
-    config = tool_config(server.uri)
-    argv = [mongodump, f"--config={config}", "--archive", "--gzip"]
-    argv += ["--oplog"] if use_oplog else [f"--db={database}"]
     t0 = time.perf_counter()
     writer = None
     proc: subprocess.Popen[bytes] | None = None
     try:
         writer = store.writer(f"{prefix}/{ARCHIVE}")
-        proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
-        assert proc.stdout is not None and proc.stderr is not None
-        tail = _StderrTail(proc.stderr)
-        sha, inspector = hashlib.sha256(), ArchiveInspector(gzip=True)
-        while chunk := proc.stdout.read(CHUNK):
-            sha.update(chunk)
-            inspector.feed(chunk)
-            writer.write(chunk)
+        with tool_config(server.uri) as config:
+            argv = [mongodump, config.arg, "--archive", "--gzip"]
+            argv += ["--oplog"] if use_oplog else [f"--db={database}"]
+            proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
+                                    pass_fds=config.pass_fds)
+            assert proc.stdout is not None and proc.stderr is not None
+            tail = _StderrTail(proc.stderr)
+            sha, inspector = hashlib.sha256(), ArchiveInspector(gzip=True)
+            while chunk := proc.stdout.read(CHUNK):
+                sha.update(chunk)
+                inspector.feed(chunk)
+                writer.write(chunk)
+                if progress:
+                    progress(len(chunk))
         rc = proc.wait()
         tail.join(timeout=10)
         if rc != 0:
@@ -128,8 +119,6 @@ def run(server: Server, system: System, store: Store, database: str | None = Non
             writer.abort()
         store.delete_prefix(prefix + "/")
         raise
-    finally:
-        os.unlink(config)
     finished = datetime.now(UTC)
     duration = time.perf_counter() - t0
 
@@ -139,16 +128,17 @@ def run(server: Server, system: System, store: Store, database: str | None = Non
         consistency = CONSISTENCY_PLAIN.format(why=why)
     else:
         consistency = CONSISTENCY_OPLOG.format(entries=inspector.oplog_entries() or 0)
+    version = inspector.header.get("version")
     manifest = Manifest(
-        id=bid, system=system.name, database=database, started_at=iso(started), finished_at=iso(finished),
+        id=bid, system=system.name, database=database, started_at=started, finished_at=finished,
         duration_seconds=round(duration, 3),
-        archive={"key": ARCHIVE, "bytes": size, "sha256": sha.hexdigest(), "gzip": True, "oplog": use_oplog,
-                 "oplog_entries": inspector.oplog_entries(), "uncompressed_bytes": inspector.raw_bytes,
-                 "format_version": inspector.header.get("version"), "store": store.url},
-        collections=collections_,
-        source={"server": server.caps.server, "kind": server.caps.kind, "version": server.caps.version,
-                "archive_server_version": inspector.header.get("server_version"), "uri": server.safe_uri,
-                "replica_set": server.caps.replica_set},
+        archive=ArchiveInfo(key=ARCHIVE, bytes=size, sha256=sha.hexdigest(), gzip=True, oplog=use_oplog,
+                            oplog_entries=inspector.oplog_entries(), uncompressed_bytes=inspector.raw_bytes,
+                            format_version=None if version is None else str(version), store=store.url),
+        collections={k: CollectionInfo.model_validate(v, strict=False) for k, v in collections_.items()},
+        source=SourceInfo(server=server.caps.server, kind=server.caps.kind, version=server.caps.version,
+                          archive_server_version=_str(inspector.header.get("server_version")), uri=server.safe_uri,
+                          replica_set=server.caps.replica_set),
         tools={"mongodump": toolchain.version(mongodump),
                "archive_tool_version": str(inspector.header.get("tool_version"))},
         consistency=consistency,
@@ -175,3 +165,7 @@ def _not_kept(system: System, server: Server) -> dict[str, list[dict[str, str]]]
             if reason:
                 out.setdefault(coll.name, []).append({"index": shape.describe(), "reason": reason})
     return out
+
+
+def _str(value: object) -> str | None:
+    return None if value is None else str(value)

@@ -16,11 +16,11 @@ from __future__ import annotations
 import collections
 import contextlib
 import hashlib
-import os
 import re
 import subprocess
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -29,12 +29,13 @@ from pymongo.errors import PyMongoError
 
 from harness.backup import relay, toolchain
 from harness.backup.catalog import Entry
-from harness.backup.dump import tool_config
 from harness.backup.manifest import Manifest, iso
 from harness.backup.queries import QueryResult, run_critical
 from harness.backup.store import Store
+from harness.backup.toolconfig import tool_config
 from harness.backup.verify import SCRATCH_MARKER, Check, verify
 from harness.errors import HarnessError
+from harness.output import Progress
 from harness.redact import redact
 from harness.servers import Server
 from harness.spec import System
@@ -120,11 +121,14 @@ def prepare_target(server: Server, name: str, source_db: str, same_server: bool,
     return scratch
 
 
-def _feed(store: Store, key: str, sink: Any, sha: Any, errors: list[BaseException]) -> None:
+def _feed(store: Store, key: str, sink: Any, sha: Any, errors: list[BaseException],
+          progress: Callable[[int], None] | None = None) -> None:
     try:
         for chunk in store.read_chunks(key):
             sha.update(chunk)
             sink.write(chunk)
+            if progress:
+                progress(len(chunk))
     except BrokenPipeError:
         pass  # mongorestore stopped reading; its own output says why
     except BaseException as exc:  # noqa: BLE001 - reported by the caller
@@ -135,36 +139,39 @@ def _feed(store: Store, key: str, sink: Any, sha: Any, errors: list[BaseExceptio
 
 
 def run_mongorestore(target: Server, store: Store, manifest: Manifest, target_db: str, drop: bool,
-                     outcome: Outcome) -> None:
+                     outcome: Outcome, progress: Callable[[int], None] | None = None) -> None:
     mongorestore = toolchain.require("mongorestore")
     fixes = relay.needs(target.client())
     outcome.relay = fixes.reasons
     src = manifest.database
-    with relay.relayed(target.uri, target.client(), fixes) as uri:
-        config = tool_config(uri)
-        argv = [mongorestore, f"--config={config}", "--archive", "--gzip", f"--nsInclude={src}.*",
+    with relay.relayed(target.uri, target.client(), fixes) as uri, tool_config(uri) as config:
+        argv = [mongorestore, config.arg, "--archive", "--gzip", f"--nsInclude={src}.*",
                 f"--nsFrom={src}.*", f"--nsTo={target_db}.*"] + (["--drop"] if drop else [])
         sha, errors = hashlib.sha256(), []  # type: ignore[var-annotated]
         lines: collections.deque[str] = collections.deque(maxlen=400)
         t0 = time.perf_counter()
+        proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                pass_fds=config.pass_fds)
         try:
-            proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
             assert proc.stdin is not None and proc.stderr is not None
             feeder = threading.Thread(target=_feed, args=(store, f"{manifest.system}/{manifest.id}/"
-                                                          f"{manifest.archive['key']}", proc.stdin, sha, errors),
-                                      daemon=True)
+                                                          f"{manifest.archive.key}", proc.stdin, sha, errors,
+                                                          progress), daemon=True)
             feeder.start()
             for raw in proc.stderr:
                 lines.append(raw.decode(errors="replace").rstrip())
             rc = proc.wait()
             feeder.join()
-        finally:
-            os.unlink(config)
+        except BaseException:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+            raise
         outcome.restore_seconds = time.perf_counter() - t0
     if errors:
         exc = errors[0]
         raise exc if isinstance(exc, HarnessError) else HarnessError(f"reading the archive failed: {exc}")
-    outcome.archive_sha256_ok = sha.hexdigest() == manifest.archive["sha256"]
+    outcome.archive_sha256_ok = sha.hexdigest() == manifest.archive.sha256
     if not outcome.archive_sha256_ok:
         outcome.problems.append("archive SHA-256 differs from the manifest: the stored archive is corrupt")
     summary = parse_summary(list(lines))
@@ -183,7 +190,7 @@ def run_mongorestore(target: Server, store: Store, manifest: Manifest, target_db
 
 def restore_verify(system: System, store: Store, entry: Entry, source: Server, target: Server,
                    target_db: str | None = None, force: bool = False, keep: bool = False,
-                   rto_seconds: float = RTO_SECONDS) -> Outcome:
+                   rto_seconds: float = RTO_SECONDS, show_progress: bool = True) -> Outcome:
     manifest = entry.manifest
     assert manifest is not None
     name = target_db or f"{SCRATCH_PREFIX}{manifest.database}"
@@ -196,15 +203,21 @@ def restore_verify(system: System, store: Store, entry: Entry, source: Server, t
     except PyMongoError as exc:
         raise HarnessError(f"cannot prepare target database {name}: {redact(str(exc))}") from exc
     try:
-        run_mongorestore(target, store, manifest, name, drop=not scratch, outcome=outcome)
+        with Progress(f"restore {manifest.id}", total=manifest.archive.bytes, unit="bytes",
+                      enabled=show_progress) as progress:
+            run_mongorestore(target, store, manifest, name, drop=not scratch, outcome=outcome,
+                             progress=progress.advance)
         t1 = time.perf_counter()
         db = target.client()[name]
-        outcome.checks = verify(db, manifest, target.caps)
+        with Progress(f"verify {manifest.id}", total=len(manifest.in_database()), unit="collections",
+                      enabled=show_progress) as progress:
+            outcome.checks = verify(db, manifest, target.caps, progress)
+            progress.event("running the critical queries once")
+            outcome.queries, outcome.query_note = run_critical(system, target.uri, name)
         bad = [c for c in outcome.checks if not c.ok]
         for c in bad:
             outcome.problems.append(f"{c.collection}: {c.what} mismatch (expected {c.expected}, got {c.actual})"
                                     + (f": {c.detail}" if c.detail else ""))
-        outcome.queries, outcome.query_note = run_critical(system, target.uri, name)
         for q in outcome.queries:
             if not q.ok:
                 outcome.problems.append(f"critical query {q.name} failed on the restored data: {q.detail}")
@@ -219,7 +232,7 @@ def restore_verify(system: System, store: Store, entry: Entry, source: Server, t
     outcome.total_seconds = time.perf_counter() - t0
     if outcome.restore_seconds > rto_seconds:
         outcome.problems.append(f"restore took {outcome.restore_seconds:.1f}s, over the RTO of {rto_seconds:.0f}s")
-    if manifest.archive.get("oplog"):
+    if manifest.archive.oplog:
         outcome.notes.append("the backup's oplog slice was not replayed (--oplogReplay cannot be combined with "
                              "--nsFrom/--nsTo); the collection data as dumped was verified")
     if outcome.relay:

@@ -39,6 +39,7 @@ class Store(Protocol):
     url: str
 
     def check(self) -> None: ...
+    def require_existing(self) -> None: ...
     def writer(self, key: str) -> Writer: ...
     def put_bytes(self, key: str, data: bytes) -> None: ...
     def get_bytes(self, key: str) -> bytes | None: ...
@@ -133,6 +134,13 @@ class LocalStore:
             raise _disk_error(exc, str(self.root)) from exc
         if not os.access(self.root, os.W_OK):
             raise HarnessError(f"backup directory {self.root} is not writable")
+
+    def require_existing(self) -> None:
+        """Readers (list, prune, restore) need a store that exists: a typo is not an empty store."""
+        if not self.root.is_dir():
+            what = "is not a directory" if self.root.exists() else "does not exist"
+            raise HarnessError(f"backup store {self.root} {what}",
+                               "check --to/--from (or HARNESS_BACKUP_STORE); `harness backup SYSTEM` creates it")
 
     def writer(self, key: str) -> Writer:
         return _LocalWriter(self.root / key)
@@ -326,6 +334,9 @@ class S3Store:
             self.client.head_bucket(Bucket=self.bucket)
         except Exception as exc:
             raise _s3_error(exc, self.bucket, "checking the bucket") from exc
+
+    def require_existing(self) -> None:
+        self.check()
 
     def writer(self, key: str) -> Writer:
         return _S3Writer(self, key)

@@ -11,6 +11,7 @@ from harness.backup.archive import normalize_index
 from harness.backup.checksum import collection_digest
 from harness.backup.manifest import Manifest
 from harness.indexspec import cannot_keep_reason, differences, from_live
+from harness.output import Progress
 from harness.servers.capabilities import Capabilities
 
 SCRATCH_MARKER = "harness_scratch"
@@ -46,7 +47,8 @@ def compare_indexes(expected: list[dict[str, Any]], actual: list[dict[str, Any]]
     return missing, extra, kept_out
 
 
-def verify(db: Database, manifest: Manifest, caps: Capabilities | None = None) -> list[Check]:
+def verify(db: Database, manifest: Manifest, caps: Capabilities | None = None,
+           progress: Progress | None = None) -> list[Check]:
     """Every collection of the manifest's database against the restored `db` (on a server with
     capability profile `caps`)."""
     expected = manifest.in_database()
@@ -56,20 +58,24 @@ def verify(db: Database, manifest: Manifest, caps: Capabilities | None = None) -
         checks.append(Check(name, "collection", False, "absent", "present", "not in the backup"))
     for name, want in expected.items():
         if name not in present:
-            if want["count"] == 0 and not want.get("indexes"):
+            if want.count == 0 and not want.indexes:
                 continue
             checks.append(Check(name, "collection", False, "present", "absent", "not restored"))
             continue
         digest = collection_digest(db[name])
-        checks.append(Check(name, "count", digest.count == want["count"], want["count"], digest.count,
-                            "" if digest.count == want["count"] else f"{digest.count - want['count']:+d} documents"))
-        same = digest.hexdigest() == want["checksum"]
-        checks.append(Check(name, "checksum", same, want["checksum"][:16], digest.hexdigest()[:16],
+        checks.append(Check(name, "count", digest.count == want.count, want.count, digest.count,
+                            "" if digest.count == want.count else f"{digest.count - want.count:+d} documents"))
+        same = digest.hexdigest() == want.checksum
+        checks.append(Check(name, "checksum", same, want.checksum[:16], digest.hexdigest()[:16],
                             "" if same else "content differs (a changed, missing or extra document)"))
         actual = [normalize_index(dict(ix)) for ix in db[name].list_indexes()]
-        missing, extra, kept_out = compare_indexes(want.get("indexes", []), actual, caps)
+        missing, extra, kept_out = compare_indexes(want.indexes, actual, caps)
         detail = "; ".join([f"missing {m}" for m in missing] + [f"unexpected {e}" for e in extra]
                            + [f"not kept {k}" for k in kept_out])
-        checks.append(Check(name, "indexes", not missing and not extra, len(want.get("indexes", [])), len(actual),
+        checks.append(Check(name, "indexes", not missing and not extra, len(want.indexes), len(actual),
                             detail))
+        if progress:
+            progress.advance()
+            progress.event(f"{name}: {digest.count:,} documents, "
+                           + ("ok" if all(c.ok for c in checks[-3:]) else "MISMATCH"))
     return checks

@@ -14,9 +14,10 @@ from harness import pushgateway
 from harness.backup import catalog, dump, rotation, toolchain
 from harness.backup import restore as restoring
 from harness.backup.store import S3Options, Store, open_store
+from harness.backup.toolconfig import sweep_stale
 from harness.errors import EXIT_BREACH, HarnessError
 from harness.options import db_option, exit_codes, json_option, out_option, pushgateway_option, server_from, uri_option
-from harness.output import emit_json, note, table
+from harness.output import Progress, emit_json, note, table
 from harness.reporting import out_dir, stamp, write_html, write_json
 from harness.servers import connect
 from harness.spec import load_system
@@ -41,6 +42,7 @@ def make_store(store_url: str, s3_endpoint: str | None, sse: str | None, sse_kms
                storage_class: str | None) -> Store:
     if sse_kms_key_id and sse != "aws:kms":
         raise HarnessError("--sse-kms-key-id needs --sse aws:kms")
+    sweep_stale()  # tool configs a killed run of an earlier version left behind
     return open_store(store_url, S3Options(endpoint_url=s3_endpoint, sse=sse, kms_key_id=sse_kms_key_id,
                                            storage_class=storage_class))
 
@@ -57,12 +59,12 @@ class BackupGroup(click.Group):
         formatter.write_usage("harness backup", "SYSTEM [OPTIONS] | list [OPTIONS] | prune [OPTIONS]")
 
 
-@click.group(cls=BackupGroup, epilog=exit_codes())
+@click.group(cls=BackupGroup, epilog=exit_codes("a damaged backup or a verification mismatch"))
 def backup() -> None:
     """Back up a system with mongodump (`harness backup SYSTEM`), list backups, prune them (GFS)."""
 
 
-@backup.command("run", epilog=exit_codes())
+@backup.command("run", epilog=exit_codes("the dump stream was truncated or malformed (nothing marked good)"))
 @click.argument("system_name", metavar="SYSTEM")
 @uri_option
 @db_option
@@ -81,23 +83,24 @@ def run(system_name: str, uri: str | None, database: str | None, store_url: str,
     server = server_from(uri, quiet=as_json)
     t0 = time.perf_counter()
     try:
-        manifest = dump.run(server, system, store, database, oplog)
+        with Progress(f"backup {system.name}", unit="bytes") as progress:
+            manifest = dump.run(server, system, store, database, oplog, progress=progress.advance)
     except HarnessError:
         pushgateway.push(pushgateway.gateway_url(gateway), pushgateway.Outcome(
             "backup", system.name, False, time.perf_counter() - t0))
         raise
     done = pushgateway.Outcome("backup", system.name, True, manifest.duration_seconds)
-    done.add("size_bytes", "Size of the last backup archive (gzip)", manifest.archive["bytes"])
+    done.add("size_bytes", "Size of the last backup archive (gzip)", manifest.archive.bytes)
     done.add("documents", "Documents in the last backup", manifest.documents)
     pushgateway.push(pushgateway.gateway_url(gateway), done)
     if as_json:
-        emit_json({"id": manifest.id, "store": store.url, "manifest": vars(manifest)})
+        emit_json({"id": manifest.id, "store": store.url, "manifest": manifest.as_dict()}, "backup")
         return
-    rate = manifest.archive["bytes"] / manifest.duration_seconds / 1e6 if manifest.duration_seconds else 0.0
+    rate = manifest.archive.bytes / manifest.duration_seconds / 1e6 if manifest.duration_seconds else 0.0
     table(f"backup {manifest.id} → {store.url}", ["collection", "docs", "checksum", "indexes"],
-          [(k, f"{v['count']:,}", v["checksum"][:16], len(v["indexes"])) for k, v in manifest.collections.items()])
-    note(f"archive {manifest.archive['bytes']:,} bytes (gzip) in {manifest.duration_seconds:.2f}s "
-         f"({rate:.1f} MB/s), sha256 {manifest.archive['sha256'][:16]}…; manifest written last")
+          [(k, f"{v.count:,}", v.checksum[:16], len(v.indexes)) for k, v in manifest.collections.items()])
+    note(f"archive {manifest.archive.bytes:,} bytes (gzip) in {manifest.duration_seconds:.2f}s "
+         f"({rate:.1f} MB/s), sha256 {manifest.archive.sha256[:16]}…; manifest written last")
     note(f"consistency: {manifest.consistency}")
 
 
@@ -107,13 +110,13 @@ def _rows(entries: list[catalog.Entry], keep: dict[str, list[str]] | None = None
         m = e.manifest
         out.append({"id": e.id, "system": e.system, "state": e.state,
                     "started": e.started.isoformat() if e.started else None,
-                    "bytes": m.archive["bytes"] if m else None, "documents": m.documents if m else None,
-                    "server": m.source.get("server") if m else None, "problem": e.problem,
+                    "bytes": m.archive.bytes if m else None, "documents": m.documents if m else None,
+                    "server": m.source.server if m else None, "problem": e.problem,
                     "keep": (keep or {}).get(e.id, [])})
     return out
 
 
-@backup.command("list", epilog=exit_codes())
+@backup.command("list", epilog=exit_codes("a damaged backup is in the list"))
 @store_options
 @click.option("--system", "system_name", default=None, help="Only this system's backups.")
 @click.option("--out", default=None, type=click.Path(file_okay=False),
@@ -121,22 +124,29 @@ def _rows(entries: list[catalog.Entry], keep: dict[str, list[str]] | None = None
 @json_option
 def list_(store_url: str, s3_endpoint: str | None, sse: str | None, sse_kms_key_id: str | None,
           storage_class: str | None, system_name: str | None, out: str | None, as_json: bool) -> None:
-    """List backups, newest first: complete ones are restorable; incomplete and damaged ones are not."""
+    """List backups, newest first: complete ones are restorable; incomplete and damaged ones are not
+    (a damaged one is listed with the reason, and the others still work)."""
     store = make_store(store_url, s3_endpoint, sse, sse_kms_key_id, storage_class)
+    store.require_existing()
     rows = _rows(catalog.entries(store, system_name))
+    damaged = [r for r in rows if r["state"] == "damaged"]
     if out:
         page = write_html(out_dir(out) / "backups.html", "backup_list.html.j2", title="Backups", store=store.url,
                           policy="", backups=rows)
         note(f"report: {page}")
     if as_json:
-        emit_json({"store": store.url, "backups": rows})
-        return
-    table(f"backups in {store.url}", ["backup", "state", "started (UTC)", "bytes", "docs", "server / problem"],
-          [(r["id"], r["state"], r["started"] or "", f"{r['bytes']:,}" if r["bytes"] is not None else "",
-            f"{r['documents']:,}" if r["documents"] is not None else "", r["problem"] or r["server"] or "")
-           for r in rows])
-    if not rows:
-        note("no backups found")
+        emit_json({"store": store.url, "backups": rows}, "backup-list")
+    else:
+        table(f"backups in {store.url}", ["backup", "state", "started (UTC)", "bytes", "docs", "server / problem"],
+              [(r["id"], r["state"], r["started"] or "", f"{r['bytes']:,}" if r["bytes"] is not None else "",
+                f"{r['documents']:,}" if r["documents"] is not None else "", r["problem"] or r["server"] or "")
+               for r in rows])
+        if not rows:
+            note(f"no backups in {store.url}")
+    if damaged:
+        for r in damaged:
+            click.echo(f"damaged: {r['system']}/{r['id']}: {r['problem']}", err=True)
+        sys.exit(EXIT_BREACH)
 
 
 @backup.command("prune", epilog=exit_codes())
@@ -152,15 +162,18 @@ def list_(store_url: str, s3_endpoint: str | None, sse: str | None, sse_kms_key_
               help="Default: the system's documented policy (masterx: seed 004's 30 daily / 12 monthly / 5 yearly).")
 @click.option("--incomplete-grace-hours", type=click.FloatRange(0), default=24.0, show_default=True,
               help="Delete incomplete backups (no manifest) older than this; younger ones may still be running.")
-@click.option("--dry-run", is_flag=True, help="Only say what would be deleted.")
+@click.option("--execute", is_flag=True, help="Really delete (default: dry run, shows the plan, nothing changes).")
 @json_option
 def prune(store_url: str, s3_endpoint: str | None, sse: str | None, sse_kms_key_id: str | None,
           storage_class: str | None, system_name: str | None, keep_last: int, keep_daily: int | None,
           keep_weekly: int, keep_monthly: int | None, keep_yearly: int | None, incomplete_grace_hours: float,
-          dry_run: bool, as_json: bool) -> None:
+          execute: bool, as_json: bool) -> None:
     """Forget backups outside the GFS policy (seed 004: 30 daily, 12 monthly, 5 yearly).
-    The newest complete backup is always kept; damaged backups are reported, never deleted."""
+    A dry run unless --execute (like `harness purge`): the plan is shown either way. The newest
+    complete backup is always kept; damaged backups are reported, never deleted or counted."""
+    dry_run = not execute
     store = make_store(store_url, s3_endpoint, sse, sse_kms_key_id, storage_class)
+    store.require_existing()
     explicit = None not in (keep_daily, keep_monthly, keep_yearly)
     if not explicit and any(k is not None for k in (keep_daily, keep_monthly, keep_yearly)):
         raise HarnessError("give all of --keep-daily, --keep-monthly and --keep-yearly, or none of them",
@@ -214,17 +227,21 @@ def prune(store_url: str, s3_endpoint: str | None, sse: str | None, sse_kms_key_
     if as_json:
         emit_json({"store": store.url, "policies": {k: vars(v) if v else None for k, v in policies.items()},
                    "dry_run": dry_run, "backups": rows,
-                   "deleted": [] if dry_run else sorted(gone), "would_delete": sorted(gone) if dry_run else []})
+                   "deleted": [] if dry_run else sorted(gone), "would_delete": sorted(gone) if dry_run else []},
+                  "backup-prune")
         return
     described = "; ".join(f"{k}: {v.describe() if v else 'no policy'}" for k, v in sorted(policies.items()))
     table(f"prune {store.url} ({described}){' — dry run' if dry_run else ''}",
           ["backup", "state", "started (UTC)", "action", "why kept"],
           [(r["id"], r["state"], r["started"] or "", r["action"], ", ".join(r["keep"])) for r in rows])
     note(f"{len(gone)} backup(s) {'would be ' if dry_run else ''}deleted, {len(rows) - len(gone)} kept")
+    if dry_run and gone:
+        note("dry run: nothing deleted; rerun with --execute to delete")
 
 
 @click.command("restore-verify", epilog=exit_codes(
     "the restored data does not match its manifest, or the restore missed the RTO"))
+    damaged = [r for r in rows if r["state"] == "damaged"]
 @click.argument("system_name", metavar="SYSTEM")
 @uri_option
 @store_options
@@ -239,7 +256,8 @@ def prune(store_url: str, s3_endpoint: str | None, sse: str | None, sse_kms_key_
 @out_option
 @pushgateway_option
 @json_option
-def restore_verify(system_name: str, uri: str | None, store_url: str, s3_endpoint: str | None, sse: str | None,
+def restore_verify(  # noqa: C901 - one linear script
+system_name: str, uri: str | None, store_url: str, s3_endpoint: str | None, sse: str | None,
                    sse_kms_key_id: str | None, storage_class: str | None, backup_id: str | None,
                    target_uri: str | None, target_db: str | None, force: bool, keep: bool, rto_seconds: float | None,
                    out: str | None, gateway: str | None, as_json: bool) -> None:
@@ -253,14 +271,18 @@ def restore_verify(system_name: str, uri: str | None, store_url: str, s3_endpoin
     t0 = time.perf_counter()
     try:
         toolchain.require("mongorestore")
-        entry = catalog.pick(store, system.name, backup_id)
+        store.require_existing()
+        entry, newer_damaged = catalog.pick(store, system.name, backup_id)
         source = server_from(uri, quiet=as_json)
         target = connect(target_uri, "uri") if target_uri else source
         outcome = restoring.restore_verify(system, store, entry, source, target, target_db, force, keep, rto_seconds)
+        for e in newer_damaged:
+            outcome.problems.append(f"newer backup {e.id} is damaged ({e.problem}); verified the newest complete "
+                                    f"one, {entry.id}, instead")
     except HarnessError:
         pushgateway.push(url, pushgateway.Outcome("restore_verify", system.name, False, time.perf_counter() - t0))
         raise
-    data = outcome.as_dict()
+    data = {"schema": "sla-harness/restore-verify/1", **outcome.as_dict()}
     directory = out_dir(out)
     base = directory / f"restore-verify-{system.name}-{stamp()}"
     write_json(base.with_suffix(".json"), data)
