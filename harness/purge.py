@@ -140,11 +140,13 @@ class RuleResult:
     elements: int = 0  # array elements pulled (or would be)
     cascaded: dict[str, int] = field(default_factory=dict)
     note: str = ""
+    remaining: int | None = None  # after --execute: what the after-check found still past the cutoff
 
     def as_dict(self) -> dict[str, Any]:
         return {"rule": self.name, "collection": self.collection, "action": self.action,
                 "cutoff": self.cutoff.isoformat() if self.cutoff else None, "documents": self.documents,
-                "elements": self.elements, "cascaded": self.cascaded, "policy": self.policy, "note": self.note}
+                "elements": self.elements, "cascaded": self.cascaded, "policy": self.policy, "note": self.note,
+                "remaining_after": self.remaining}
 
 
 def cutoff(rule: Retention, as_of: datetime) -> datetime:
@@ -165,19 +167,90 @@ def rule_filter(rule: Retention, as_of: datetime) -> dict[str, Any]:
     return filt
 
 
+def _key(value: Any) -> bytes:
+    """A hashable, type-exact key for any `_id` (ObjectId, str, int, UUID, documents...)."""
+    return bson.encode({"v": value})
+
+
 def _batches(db: Database, collection: str, filt: dict[str, Any], size: int,
-             projection: dict[str, Any] | None) -> Iterator[list[dict[str, Any]]]:
-    """Matching documents in `_id` order, one batch at a time (re-queried after each batch)."""
-    last = None
+             projection: dict[str, Any] | None, shrinking: bool) -> Iterator[list[dict[str, Any]]]:
+    """Matching documents, one batch at a time, over every `_id` type.
+
+    Never `_id > last`: MongoDB's range operators compare within one BSON type, so paging by it
+    skips every `_id` of another type (a string `_id` after ObjectIds). When the caller's write
+    takes each batch out of the filter (`shrinking`: a delete, or an update the filter excludes
+    afterwards) the filter is simply queried again until it matches nothing; a document that
+    comes back after its write was not changed, and that stops the purge loudly instead of
+    looping. Otherwise (dry runs, array rules that scan) one server-side cursor walks the
+    filter once, which is total over every type."""
+    coll = db[collection]
+    if not shrinking:
+        batch: list[dict[str, Any]] = []
+        for doc in coll.find(filt, projection, batch_size=size).sort("_id", 1):
+            batch.append(doc)
+            if len(batch) >= size:
+                yield batch
+                batch = []
+        if batch:
+            yield batch
+        return
+    previous: set[bytes] = set()
     while True:
-        q = dict(filt)
-        if last is not None:
-            q = {"$and": [filt, {"_id": {"$gt": last}}]}
-        docs = list(db[collection].find(q, projection).sort("_id", 1).limit(size))
+        docs = list(coll.find(filt, projection).sort("_id", 1).limit(size))
         if not docs:
             return
-        last = docs[-1]["_id"]
+        again = [d["_id"] for d in docs if _key(d["_id"]) in previous]
+        if again:
+            raise HarnessError(f"{collection}: {len(again)} document(s) still match the rule after being written "
+                               f"(first _id {again[0]!r})", "nothing past this batch was touched; rerun the same "
+                               "command, and if it stops here again report these _ids", EXIT_BREACH)
+        previous = {_key(d["_id"]) for d in docs}
         yield docs
+
+
+def _get(doc: Any, path: str) -> tuple[bool, Any]:
+    """(present, value) of a dotted path through sub-documents."""
+    for part in path.split("."):
+        if not isinstance(doc, dict) or part not in doc:
+            return False, None
+        doc = doc[part]
+    return True, doc
+
+
+def matches(doc: dict[str, Any], filt: dict[str, Any]) -> bool:
+    """The harness's own evaluation of a rule filter (equality, $ne, $in, $nin, $exists, $lt,
+    $and, $or on plain fields): the after-check counts with it, so a server that evaluates a
+    filter differently cannot hide what is left."""
+    for key, cond in filt.items():
+        if key == "$and":
+            if not all(matches(doc, c) for c in cond):
+                return False
+            continue
+        if key == "$or":
+            if not any(matches(doc, c) for c in cond):
+                return False
+            continue
+        present, value = _get(doc, key)
+        ops = cond if isinstance(cond, dict) and cond and all(k.startswith("$") for k in cond) else {"$eq": cond}
+        for op, arg in ops.items():
+            if op == "$eq":
+                ok = present and value == arg
+            elif op == "$ne":
+                ok = not present or value != arg
+            elif op == "$in":
+                ok = present and value in arg
+            elif op == "$nin":
+                ok = not present or value not in arg
+            elif op == "$exists":
+                ok = present == bool(arg)
+            elif op == "$lt":
+                ok = present and type(value) is type(arg) and value < arg
+            else:
+                raise HarnessError(f"retention filter operator {op} is not supported by the after-check",
+                                   "use equality, $ne, $in, $nin or $exists in Retention.match")
+            if not ok:
+                return False
+    return True
 
 
 def _old(element: Any, age_field: str, cut: datetime) -> bool:
@@ -195,6 +268,7 @@ class Purger:
     throttle: Throttle = field(default_factory=Throttle)
     archiver: Archiver | None = None
     arrays: ArraySupport | None = None
+    progress: Any = None  # harness.output.Progress: a line per rule, a heartbeat in between
 
     def run(self, rules: list[Retention] | None = None) -> list[RuleResult]:
         results = []
@@ -205,19 +279,53 @@ class Purger:
             else:
                 res.cutoff = cutoff(rule, self.as_of)
                 getattr(self, f"_{rule.action}")(rule, res)
-                if self.execute and rule.action != "pull":
-                    self._check_done(rule)
+                if self.execute:
+                    self._check_done(rule, res)
+                if self.progress:
+                    what = f"{res.documents:,} document(s)" + (f", {res.elements:,} element(s)"
+                                                              if rule.action == "pull" else "")
+                    self.progress.event(f"rule {rule.name} ({rule.collection}, {rule.action}): {what} "
+                                        + ("done" if self.execute else "would be affected"))
             results.append(res)
         return results
 
-    def _check_done(self, rule: Retention) -> None:
-        """After a rule ran, nothing may still match it: a server whose find() and count disagree
-        on a filter would otherwise leave data behind while the purge reports success."""
-        left = self.db[rule.collection].count_documents(rule_filter(rule, self.as_of))
-        if left:
-            raise HarnessError(f"rule {rule.name}: {left} document(s) still match after the purge",
-                               "the server evaluates this filter inconsistently (find vs count); nothing was "
-                               "faked - report it and purge this rule by hand", EXIT_BREACH)
+    def remaining(self, rule: Retention) -> tuple[int, list[Any]]:
+        """The harness's own count of what is still past the rule's cutoff: documents (for
+        "pull": documents holding an old element), and the first few `_id`s. The server is only
+        asked for documents older than the cutoff (or, for arrays, every document); the rule's
+        conditions are evaluated here."""
+        cut = cutoff(rule, self.as_of)
+        coll = self.db[rule.collection]
+        left: list[Any] = []
+        count = 0
+        if rule.action == "pull":
+            target = rule.target or ""
+            docs = coll.find(dict(rule.match), {target: 1, **{k: 1 for k in rule.match}}, batch_size=1000)
+            for d in docs:
+                arr = d.get(target)
+                if isinstance(arr, list) and any(_old(e, rule.age_field, cut) for e in arr):
+                    count += 1
+                    if len(left) < 3:
+                        left.append(d["_id"])
+            return count, left
+        filt = rule_filter(rule, self.as_of)
+        for d in coll.find({rule.age_field: {"$lt": cut}}, batch_size=1000):
+            if matches(d, filt):
+                count += 1
+                if len(left) < 3:
+                    left.append(d["_id"])
+        return count, left
+
+    def _check_done(self, rule: Retention, res: RuleResult) -> None:
+        """After a rule ran, nothing may be left past its cutoff, counted by the harness itself."""
+        count, first = self.remaining(rule)
+        res.remaining = count
+        if count:
+            raise HarnessError(
+                f"purge rule {rule.name} left {count} document(s) in {rule.collection} past the cutoff "
+                f"{res.cutoff:%Y-%m-%d} (the harness's own count after the run; it processed {res.documents}; "
+                f"first _id: {', '.join(repr(i) for i in first)})",
+                "nothing is reported as done; rerun the same command, and if these stay, report the _ids", EXIT_BREACH)
 
     # -- actions -------------------------------------------------------------------------------
     def _write(self, fn: Any, docs: int) -> Any:
@@ -240,7 +348,7 @@ class Purger:
                     res.cascaded[child] = sum(self.db[child].count_documents({fld: {"$in": values[i:i + ID_CHUNK]}})
                                               for i in range(0, len(values), ID_CHUNK))
             return
-        for batch in _batches(self.db, rule.collection, filt, self.batch_size, projection):
+        for batch in _batches(self.db, rule.collection, filt, self.batch_size, projection, shrinking=True):
             ids = [d["_id"] for d in batch]
             for child, fld, parent in rule.cascade:  # children first: a rerun still finds the parent
                 values = [d.get(parent) for d in batch if d.get(parent) is not None]
@@ -256,6 +364,8 @@ class Purger:
                 self.archiver.put(rule.name, rule.collection, batch)
             res.documents += self._write(
                 lambda ids=ids: coll.delete_many({"$and": [filt, {"_id": {"$in": ids}}]}).deleted_count, len(ids))
+            if self.progress:
+                self.progress.advance(len(ids))
 
     def _archive(self, rule: Retention, res: RuleResult) -> None:
         filt = rule_filter(rule, self.as_of)
@@ -263,12 +373,15 @@ class Purger:
         if not self.execute:
             res.documents = coll.count_documents(filt)
             return
-        for batch in _batches(self.db, rule.collection, filt, self.batch_size, None if self.archiver else {"_id": 1}):
+        for batch in _batches(self.db, rule.collection, filt, self.batch_size, None if self.archiver else {"_id": 1},
+                              shrinking=True):
             ids = [d["_id"] for d in batch]
             if self.archiver:
                 self.archiver.put(rule.name, rule.collection, batch)
             res.documents += self._write(lambda ids=ids: coll.update_many(
                 {"$and": [filt, {"_id": {"$in": ids}}]}, {"$set": {rule.target: rule.value}}).modified_count, len(ids))
+            if self.progress:
+                self.progress.advance(len(ids))
 
     def _unset(self, rule: Retention, res: RuleResult) -> None:
         filt = rule_filter(rule, self.as_of)
@@ -277,13 +390,15 @@ class Purger:
             res.documents = coll.count_documents(filt)
             return
         projection = {"_id": 1, **{f: 1 for f in rule.fields}} if self.archiver else {"_id": 1}
-        for batch in _batches(self.db, rule.collection, filt, self.batch_size, projection):
+        for batch in _batches(self.db, rule.collection, filt, self.batch_size, projection, shrinking=True):
             ids = [d["_id"] for d in batch]
             if self.archiver:
                 self.archiver.put(rule.name, rule.collection, batch)
             res.documents += self._write(lambda ids=ids: coll.update_many(
                 {"$and": [filt, {"_id": {"$in": ids}}]}, {"$unset": {f: "" for f in rule.fields}}).modified_count,
                 len(ids))
+            if self.progress:
+                self.progress.advance(len(ids))
 
     def _pull(self, rule: Retention, res: RuleResult) -> None:
         if self.arrays is None:
@@ -294,7 +409,12 @@ class Purger:
         filt = dict(rule.match)
         if self.arrays.path_query:
             filt[f"{target}.{age}"] = {"$lt": cut}
-        for batch in _batches(self.db, rule.collection, filt, self.batch_size, {"_id": 1, target: 1}):
+        # one cursor pass, also when executing: a matched document without an old element (the
+        # server matched a path the harness does not count as an array element) would not leave
+        # the filter, and the after-check counts what is left anyway
+        for batch in _batches(self.db, rule.collection, filt, self.batch_size, {"_id": 1, target: 1}, False):
+            if self.progress:
+                self.progress.advance(len(batch))
             hits = []
             for d in batch:
                 arr = d.get(target)

@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import click
+from pymongo.database import Database
 
 from harness import purge as purging
 from harness import pushgateway
 from harness.errors import HarnessError
 from harness.options import db_option, exit_codes, json_option, out_option, pushgateway_option, server_from, uri_option
-from harness.output import emit_json, note, table
+from harness.output import Progress, emit_json, note, table
 from harness.reporting import out_dir, stamp, write_json
-from harness.spec import load_system
+from harness.spec import System, load_system
 
 
 def parse_now(value: str | None) -> datetime:
@@ -27,7 +28,39 @@ def parse_now(value: str | None) -> datetime:
     return t.astimezone(UTC).replace(tzinfo=None) if t.tzinfo else t
 
 
-@click.command(epilog=exit_codes("documents past a cutoff remain after --execute"))
+CLOCK_SKEW = timedelta(minutes=5)
+
+
+def refuse_future(system: System, when: datetime, raw: str | None) -> None:
+    """A reference time in the future moves every cutoff forward: data still inside its
+    retention would go. Named with what it would remove."""
+    now = datetime.now(UTC).replace(tzinfo=None)
+    if when <= now + CLOCK_SKEW:
+        return
+    rules = [r for r in system.retention if r.purges]
+    doomed = "; ".join(f"{r.collection}: {r.name} ({r.action} older than {purging.cutoff(r, when):%Y-%m-%d})"
+                       for r in rules)
+    raise HarnessError(f"refusing --now {raw}: it lies in the future (now {now:%Y-%m-%d %H:%M} UTC), so the purge "
+                       f"would remove data still inside its retention — {doomed}",
+                       "use a time up to now (the default), or a dry run to forecast")
+
+
+def require_collections(db: Database, system: System) -> None:
+    """Purging a database that is not the system's (a wrong --db) must fail before any write."""
+    names = set(db.list_collection_names())
+    wanted: list[str] = []
+    for r in system.retention:
+        if r.purges:
+            wanted += [r.collection, *(child for child, _, _ in r.cascade)]
+    missing = sorted(set(wanted) - names)
+    if missing:
+        have = ", ".join(sorted(n for n in names if not n.startswith("system."))[:6]) or "nothing"
+        raise HarnessError(f"database {db.name} lacks {system.name}'s collections {', '.join(missing)} "
+                           f"(it holds {have}): it is not a {system.name} database, nothing was touched",
+                           "check --db / --uri")
+
+
+@click.command(epilog=exit_codes("documents past a cutoff remain after --execute (the harness's own count)"))
 @click.argument("system_name", metavar="SYSTEM")
 @uri_option
 @db_option
@@ -54,15 +87,21 @@ def purge(system_name: str, uri: str | None, database: str | None, now: str | No
           archive_storage_class: str, s3_endpoint: str | None, sse: str | None, out: str | None,
           gateway: str | None, as_json: bool) -> None:
     """Apply SYSTEM's retention rules; a dry run (the default) says what each rule would remove.
+    --execute applies them, then counts what is left past each cutoff and fails if anything is.
+    Refused: a reference time in the future with --execute; a database without the system's
+    collections.
 
     With --pushgateway (or PUSHGATEWAY_URL) an --execute run pushes its counts per rule; a dry run
     pushes nothing."""
     system = load_system(system_name)
     when = parse_now(now)
+    future = when > datetime.now(UTC).replace(tzinfo=None) + CLOCK_SKEW
+    if execute:
+        refuse_future(system, when, now)
     if not system.retention:
         msg = system.retention_note or "the seed documents no retention policy"
         if as_json:
-            emit_json({"system": system.name, "rules": [], "note": msg})
+            emit_json({"system": system.name, "rules": [], "note": msg}, "purge")
         else:
             note(f"{system.title}: {msg}; nothing to purge")
         return
@@ -78,6 +117,7 @@ def purge(system_name: str, uri: str | None, database: str | None, now: str | No
     if db.name not in server.client().list_database_names():
         raise HarnessError(f"database {db.name} does not exist on {server.caps.server}",
                            "check --db / --uri")
+    require_collections(db, system)
     arrays = purging.array_support(server.caps) if any(r.action == "pull" for r in system.retention) else None
     throttle = purging.Throttle(max_ops, max_latency_ms)
     url = pushgateway.gateway_url(gateway) if execute else None  # a dry run changes nothing: nothing to report
@@ -85,8 +125,9 @@ def purge(system_name: str, uri: str | None, database: str | None, now: str | No
         note("metrics: a dry run pushes nothing (only --execute runs do)")
     t0 = time.perf_counter()
     try:
-        results = purging.run(db, system, when, execute, batch_size=batch_size, throttle=throttle,
-                              archiver=archiver, arrays=arrays)
+        with Progress(f"purge {db.name}" + ("" if execute else " (dry run)"), unit="documents") as progress:
+            results = purging.run(db, system, when, execute, batch_size=batch_size, throttle=throttle,
+                                  archiver=archiver, arrays=arrays, progress=progress)
     except HarnessError:
         pushgateway.push(url, pushgateway.Outcome("purge", system.name, False, time.perf_counter() - t0))
         raise
@@ -96,7 +137,9 @@ def purge(system_name: str, uri: str | None, database: str | None, now: str | No
                                                                "finished batches stay done") from None
     pushgateway.push(url, _outcome(system.name, results, time.perf_counter() - t0))
     notes = arrays.notes(server.caps.server) if arrays else []
-    report = {"system": system.name, "database": db.name, "server": server.caps.server,
+    if future:
+        notes.append(f"--now {now} lies in the future: this dry run is a forecast; --execute refuses it")
+    report = {"schema": "sla-harness/purge/1", "system": system.name, "database": db.name, "server": server.caps.server,
               "now": when.isoformat() + "Z", "mode": "execute" if execute else "dry-run",
               "rules": [r.as_dict() for r in results], "notes": notes,
               "throttle": {"max_ops": max_ops, "max_latency_ms": max_latency_ms, "backoffs": throttle.backoffs,
