@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import os
 import signal
 import sys
 from typing import Any
@@ -12,7 +13,7 @@ from typing import Any
 import click
 
 from harness.errors import EXIT_USAGE, HarnessError
-from harness.redact import redact
+from harness.redact import redact, remember_uri
 
 COMMANDS: dict[str, tuple[str, str]] = {
     # name: (module in harness.commands, attribute)
@@ -41,19 +42,7 @@ class LazyGroup(click.Group):
         if name not in self.list_commands(ctx):
             return None
         module, attr = COMMANDS[name]
-        return _with_exit_codes(getattr(importlib.import_module(f"harness.commands.{module}"), attr))
-
-
-def _with_exit_codes(cmd: click.Command) -> click.Command:
-    """Every command's --help ends with the exit codes (a command may state its own)."""
-    from harness.output import exit_codes
-
-    if "Exit codes" not in (cmd.epilog or ""):
-        cmd.epilog = ((cmd.epilog or "") + "\n\n" + exit_codes("the run worked and found a problem (breach, drift, "
-                                                                 "mismatch)")).strip()
-    for sub in getattr(cmd, "commands", {}).values():
-        _with_exit_codes(sub)
-    return cmd
+        return getattr(importlib.import_module(f"harness.commands.{module}"), attr)
 
 
 def _terminated(signum: int, frame: Any) -> None:
@@ -79,6 +68,9 @@ def cli(systems_path: tuple[str, ...]) -> None:
 def main(argv: list[str] | None = None) -> Any:
     """Entry point: every HarnessError becomes one line on stderr and its exit code."""
     signal.signal(signal.SIGTERM, _terminated)
+    for value in [*(sys.argv[1:] if argv is None else argv), *os.environ.values()]:
+        if "://" in value:
+            remember_uri(value.split("=", 1)[-1] if value.startswith("--") else value)
     try:
         return cli.main(args=argv, prog_name="harness", standalone_mode=False)
     except HarnessError as exc:

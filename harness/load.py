@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import multiprocessing as mp
 import os
+import shutil
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -20,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from pymongo.database import Database
-from pymongo.errors import BulkWriteError, DuplicateKeyError, PyMongoError
+from pymongo.errors import BulkWriteError, DuplicateKeyError, OperationFailure, PyMongoError
 
 from harness.datagen import Gen
 from harness.errors import HarnessError
@@ -43,6 +44,7 @@ class LoadParams:
     as_of: datetime
     batch_size: int = 1000
     workers: int = max(1, os.cpu_count() or 1)
+    force_drop: bool = False  # --drop --force: also drop a database without a harness_meta record
 
     def identity(self) -> dict[str, Any]:
         """What must match for a resume to continue the same data set."""
@@ -162,14 +164,33 @@ def _run_batch(task: tuple[str, int, int, int, bool]) -> tuple[str, int, int, in
 
 def _has_data(db: Database) -> list[str]:
     names = [n for n in db.list_collection_names() if n != META and not n.startswith("system.")]
-    return [n for n in names if db[n].estimated_document_count() > 0]
+    return [n for n in names if _estimated(db, n) > 0]
 
 
-def prepare(db: Database, params: LoadParams, counts: dict[str, int], drop: bool, resume: bool
-            ) -> tuple[dict[str, set[int]], bool]:
+def _estimated(db: Database, name: str) -> int:
+    """The metadata count, or an exact count where the server cannot give it (DocumentDB with
+    authentication fails `count` without a filter: its helper connection has no password)."""
+    try:
+        return db[name].estimated_document_count()
+    except OperationFailure:
+        return db[name].count_documents({})
+
+
+def _contents(db: Database) -> str:
+    names = sorted(n for n in db.list_collection_names() if not n.startswith("system."))
+    shown = ", ".join(f"{n} ({_estimated(db, n):,} docs)" for n in names[:5])
+    return shown + (f" and {len(names) - 5} more collection(s)" if len(names) > 5 else "")
+
+
+def prepare(db: Database, params: LoadParams, counts: dict[str, int], drop: bool, resume: bool,
+            force: bool = False) -> tuple[dict[str, set[int]], bool]:
     """Decide what to do with the target database; returns (done batches, resumed)."""
     meta = db[META].find_one({"_id": "load"})
     if drop:
+        if meta is None and not force and [n for n in db.list_collection_names() if not n.startswith("system.")]:
+            raise HarnessError(f"refusing to drop {db.name}: it has no {META} record, so the harness did not create "
+                               f"it; it holds {_contents(db)}",
+                               "check --db/--uri; pass --drop --force to drop it anyway")
         db.client.drop_database(db.name)
         meta = None
     elif resume and meta:
@@ -207,12 +228,12 @@ def tasks(params: LoadParams, counts: dict[str, int], done: dict[str, set[int]],
 
 
 def run(server: Server, system: System, params: LoadParams, drop: bool = False, resume: bool = False,
-        progress: bool = True, create_indexes: bool = True) -> LoadResult:
+        progress: bool = True, create_indexes: bool = True, force: bool = False) -> LoadResult:
     """Load `system` as `params` say; `create_indexes=False` only for benchmarks of the data phase."""
     counts = system.counts(params.scale)
     db = server.client()[params.database]
     try:
-        done, resumed = prepare(db, params, counts, drop, resume)
+        done, resumed = prepare(db, params, counts, drop, resume, force or params.force_drop)
     except PyMongoError as exc:
         raise HarnessError(f"cannot prepare {params.database}: {exc}") from exc
     result = LoadResult(params, server.caps.server, resumed=resumed)
@@ -272,7 +293,7 @@ def _verify_counts(db: Database, counts: dict[str, int]) -> None:
     (O(1) on MongoDB); a collection whose metadata disagrees is counted exactly."""
     wrong = {}
     for name, n in counts.items():
-        if db[name].estimated_document_count() != n:
+        if _estimated(db, name) != n:
             have = db[name].count_documents({})
             if have != n:
                 wrong[name] = (have, n)
@@ -289,6 +310,64 @@ def _bars(system: System, counts: dict[str, int], by_name: dict[str, CollectionR
     return {c.name: tqdm(total=counts[c.name], initial=by_name[c.name].skipped, desc=c.name.ljust(width),
                          unit="doc", position=n, leave=True, dynamic_ncols=True, mininterval=0.3)
             for n, c in enumerate(system.collections)}
+
+
+# ---------------------------------------------------------------------------------------------
+# How much this machine can take.
+
+LAYOUT_BYTES = 48  # a Python int in a list: each 1:N parent costs this much in every process
+TASK_BYTES = 200  # one batch in the parent's work list
+MEMORY_SHARE = 0.5  # of the memory available now
+DISK_SHARE = 0.9  # of the free disk where the embedded server keeps its data
+STORAGE_FACTOR = 2.0  # stored bytes per BSON byte, with indexes (MongoDB's WiredTiger compresses; SQL backends do not)
+
+
+def bson_sizes(system: System, seed: int, as_of: datetime, sample: int = 20) -> dict[str, float]:
+    """Average BSON bytes of each collection's documents, from a sample generated at scale 1."""
+    import bson
+
+    counts = system.counts(1.0)
+    gen = Gen(system, seed, as_of, counts)
+    sizes = {}
+    for c in system.collections:
+        n = min(sample, counts[c.name])
+        docs = build(gen, c.make, c.name, 0, n)
+        sizes[c.name] = sum(len(bson.encode(d)) for d in docs) / max(1, n)
+    return sizes
+
+
+def scale_limit(system: System, params: LoadParams, data_dir: Path | None) -> tuple[float, str]:
+    """The largest scale this machine can load: the generator's per-parent layouts (in every
+    worker) and the batch list must fit in half the available memory, and, for the embedded
+    server, the data (with indexes) in the free disk of its data directory."""
+    import psutil
+
+    base = system.counts(1.0)
+    parents = {c.count.per for c in system.collections if c.count.per}
+    per_unit = (sum(base[p] for p in parents) * LAYOUT_BYTES * (params.workers + 1)
+                + sum(base.values()) / params.batch_size * TASK_BYTES)
+    available = psutil.virtual_memory().available * MEMORY_SHARE
+    limits = [(available / max(per_unit, 1.0),
+               f"memory: {available / 2**30:,.1f} GiB usable of what is free now, about {per_unit:,.0f} bytes per "
+               "unit of scale")]
+    if data_dir is not None:
+        sizes = bson_sizes(system, params.seed, params.as_of)
+        disk_per_unit = sum(base[n] * size for n, size in sizes.items()) * STORAGE_FACTOR
+        free = shutil.disk_usage(data_dir).free * DISK_SHARE
+        limits.append((free / max(disk_per_unit, 1.0),
+                       f"disk: {free / 2**30:,.1f} GiB free at {data_dir}, about {disk_per_unit / 2**20:,.1f} MiB "
+                       "stored per unit of scale"))
+    return min(limits)
+
+
+def check_scale(system: System, params: LoadParams, data_dir: Path | None) -> None:
+    """Refuse a scale this machine cannot take, with the limit and why, before anything is written."""
+    limit, why = scale_limit(system, params, data_dir)
+    if params.scale > limit:
+        docs = sum(system.counts(params.scale).values())
+        shown = f"{limit:,.0f}" if limit >= 10 else f"{limit:.3g}"
+        raise HarnessError(f"--scale {params.scale:g} implies {docs:,} documents; this machine takes at most scale "
+                           f"{shown} (limited by {why})", f"choose --scale {shown} or less")
 
 
 def read_meta(db: Database) -> dict[str, Any] | None:

@@ -93,13 +93,6 @@ def note(message: str) -> None:
     err_console.print(redact(message), markup=False)
 
 
-def exit_codes(finding: str | None = None) -> str:
-    """The exit-code paragraph of a command's --help (click keeps `\b` paragraphs as written)."""
-    one = f"1  {finding}" if finding else "1  (not used by this command)"
-    return ("\b\nExit codes:\n  0  done, nothing found\n  " + one +
-            "\n  2  bad input or broken infrastructure (one line on stderr: what is wrong, what to do)")
-
-
 def _size(n: float) -> str:
     for unit in ("B", "KB", "MB", "GB", "TB"):
         if abs(n) < 1000 or unit == "TB":

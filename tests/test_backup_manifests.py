@@ -163,7 +163,7 @@ def test_restore_verify_skips_damaged_older_and_reports_damaged_newer(server: Se
     assert r.returncode == 0, r.stderr
     good = json.loads(r.stdout)["id"]
     fake(store, NOW - timedelta(days=3), started_at="2026-13-45T00:00:00Z")
-    ok = run_cli("restore-verify", "masterx", "--uri", server.uri, "--from", str(store), "--report-dir",
+    ok = run_cli("restore-verify", "masterx", "--uri", server.uri, "--from", str(store), "--out",
                  str(tmp_path / "reports"), "--json")
     assert ok.returncode == 0, ok.stderr
     report = json.loads(ok.stdout)
@@ -171,7 +171,7 @@ def test_restore_verify_skips_damaged_older_and_reports_damaged_newer(server: Se
 
     newer = backup_id("masterx", datetime.now(UTC) + timedelta(minutes=1))
     shutil.copytree(store / "masterx" / good, store / "masterx" / newer)
-    bad = run_cli("restore-verify", "masterx", "--uri", server.uri, "--from", str(store), "--report-dir",
+    bad = run_cli("restore-verify", "masterx", "--uri", server.uri, "--from", str(store), "--out",
                   str(tmp_path / "reports"), "--json")
     assert bad.returncode == 1, bad.stderr
     report = json.loads(bad.stdout)

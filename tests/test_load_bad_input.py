@@ -78,8 +78,8 @@ def test_database_with_data_is_refused_unless_drop(cli, server: Server) -> None:
     assert result.returncode == 2
     assert "already holds data" in _one_error_line(result)
     assert server.client()[db_name]["users"].count_documents({"precious": True}) == 1  # untouched
-    ok = cli("load", "doit", "--uri", server.uri, "--db", db_name, "--preset", "tiny", "--drop", "--no-progress",
-             "--json")
+    ok = cli("load", "doit", "--uri", server.uri, "--db", db_name, "--preset", "tiny", "--drop", "--force",
+             "--no-progress", "--json")  # not the harness's database: --drop needs --force
     assert ok.returncode == 0, ok.stderr
     assert server.client()[db_name]["users"].count_documents({"precious": True}) == 0
     server.client().drop_database(db_name)
@@ -113,3 +113,45 @@ def test_drift_is_reported_with_exit_1(cli, server: Server, loaded) -> None:
         db["events"].drop_index(live_name)
     clean = cli("indexes", "medical_twin", "--uri", server.uri, "--db", db.name, "--check")
     assert clean.returncode == 0, clean.stdout + clean.stderr
+
+
+def test_scale_beyond_this_machine_is_refused_with_the_limit(cli) -> None:
+    """Observed: `--scale 1e12` was accepted and ran the machine out of memory."""
+    result = cli("load", "masterx", "--uri", "mongodb://127.0.0.1:1", "--scale", "1e12")
+    assert result.returncode == 2
+    line = _one_error_line(result)
+    assert "--scale 1e+12 implies 36,000,000,000,000,000 documents" in line
+    assert "this machine takes at most scale" in line and "limited by memory" in line
+
+
+def test_drop_refuses_a_database_the_harness_did_not_create(cli, server: Server) -> None:
+    """Observed: `load --drop` silently dropped a database the harness never created."""
+    db = server.client()["t_not_ours"]
+    db["invoices"].insert_many([{"n": i} for i in range(3)])
+    try:
+        result = cli("load", "doit", "--uri", server.uri, "--db", db.name, "--preset", "tiny", "--drop",
+                     "--no-progress")
+        assert result.returncode == 2
+        line = _one_error_line(result)
+        assert f"refusing to drop {db.name}: it has no harness_meta record" in line and "invoices (3 docs)" in line
+        assert "--force" in line
+        assert db["invoices"].count_documents({}) == 3
+        forced = cli("load", "doit", "--uri", server.uri, "--db", db.name, "--preset", "tiny", "--drop", "--force",
+                     "--no-progress", "--json")
+        assert forced.returncode == 0, forced.stderr
+        assert "invoices" not in db.list_collection_names()
+        again = cli("load", "doit", "--uri", server.uri, "--db", db.name, "--preset", "tiny", "--drop",
+                    "--no-progress", "--json")  # now it is the harness's own: --drop alone is enough
+        assert again.returncode == 0, again.stderr
+    finally:
+        server.client().drop_database(db.name)
+
+
+@pytest.mark.smoke
+def test_wrong_password_is_one_line_on_every_server(cli, server: Server) -> None:
+    """Observed: a wrong password against nx-27017 ended in a traceback."""
+    host = server.uri.split("://", 1)[1].rsplit("@", 1)[-1].split("/")[0]
+    result = cli("load", "doit", "--uri", f"mongodb://nobody:WrongPassw0rd@{host}/")
+    assert result.returncode == 2
+    line = _one_error_line(result)
+    assert "authentication failed" in line and "WrongPassw0rd" not in result.stderr + result.stdout

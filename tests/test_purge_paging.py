@@ -135,8 +135,8 @@ def masterx_db(server: Server, loaded):  # type: ignore[no-untyped-def]
 
 
 def _purge(server: Server, db_name: str, tmp_path: Path, *extra: str) -> Any:
-    return run_cli("purge", "masterx", "--uri", server.uri, "--db", db_name, "--as-of", "2026-11-01",
-                   "--report-dir", str(tmp_path / "reports"), *extra)
+    return run_cli("purge", "masterx", "--uri", server.uri, "--db", db_name, "--now", "2026-11-01",
+                   "--out", str(tmp_path / "reports"), *extra)
 
 
 def test_observed_string_and_integer_ids_are_purged(server: Server, masterx_db, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
@@ -166,14 +166,14 @@ def test_observed_string_and_integer_ids_are_purged(server: Server, masterx_db, 
 
 
 def test_future_cutoff_is_refused_and_names_what_it_would_remove(server: Server, masterx_db, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    """Observed: `purge --execute --as-of 2099-01-01` would delete every user and exit 0."""
+    """Observed: `purge --execute --as-of 2099-01-01` (now --now) would delete every user and exit 0."""
     db = masterx_db
     before = {n: db[n].count_documents({}) for n in db.list_collection_names()}
-    r = run_cli("purge", "masterx", "--uri", server.uri, "--db", db.name, "--execute", "--as-of", "2099-01-01",
-                "--report-dir", str(tmp_path / "r"))
+    r = run_cli("purge", "masterx", "--uri", server.uri, "--db", db.name, "--execute", "--now", "2099-01-01",
+                "--out", str(tmp_path / "r"))
     assert r.returncode == 2
     lines = r.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: refusing --as-of 2099-01-01: it lies in the future")
+    assert len(lines) == 1 and lines[0].startswith("error: refusing --now 2099-01-01: it lies in the future")
     assert "users: deleted_accounts" in lines[0] and "Traceback" not in r.stderr
     assert before == {n: db[n].count_documents({}) for n in db.list_collection_names()}
     forecast = _purge(server, db.name, tmp_path, "--json")  # a dry run may look ahead, and says so
@@ -184,7 +184,7 @@ def test_database_without_the_systems_collections_is_refused(server: Server, tmp
     db = server.client()["t_purge_wrongdb"]
     db["users"].insert_one({"name": "not masterx", "updated_at": datetime(2000, 1, 1), "account_status": "deleted"})
     try:
-        r = run_cli("purge", "masterx", "--uri", server.uri, "--db", db.name, "--execute", "--report-dir",
+        r = run_cli("purge", "masterx", "--uri", server.uri, "--db", db.name, "--execute", "--out",
                     str(tmp_path / "r"))
         assert r.returncode == 2
         line = r.stderr.strip().splitlines()[-1]

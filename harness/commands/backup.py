@@ -240,8 +240,7 @@ def prune(store_url: str, s3_endpoint: str | None, sse: str | None, sse_kms_key_
 
 
 @click.command("restore-verify", epilog=exit_codes(
-    "the restored data does not match its manifest, or the restore missed the RTO"))
-    damaged = [r for r in rows if r["state"] == "damaged"]
+    "the restored data does not match its manifest, the restore missed the RTO, or newer backups are damaged"))
 @click.argument("system_name", metavar="SYSTEM")
 @uri_option
 @store_options

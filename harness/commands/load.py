@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from collections import Counter
 from datetime import datetime
+from pathlib import Path
 
 import click
 
@@ -36,7 +37,9 @@ def _as_of(value: str) -> datetime:
 @click.option("--as-of", default=DEFAULT_AS_OF, show_default=True,
               help="The data's end date: the generated history reaches back from this day "
                    "(purge's reference time is --now).")
-@click.option("--drop", is_flag=True, help="Drop the target database first.")
+@click.option("--drop", is_flag=True, help="Drop the target database first (only one the harness loaded, "
+                                            "i.e. with a harness_meta record, unless --force).")
+@click.option("--force", is_flag=True, help="With --drop: also drop a database the harness did not create.")
 @click.option("--resume", is_flag=True, help="Finish an interrupted load with the same parameters.")
 @click.option("--workers", type=click.IntRange(1, 64), default=None, help="Generator processes.")
 @click.option("--batch-size", type=click.IntRange(1, 100_000), default=1000, show_default=True,
@@ -44,19 +47,30 @@ def _as_of(value: str) -> datetime:
 @click.option("--no-progress", is_flag=True, help="No progress bars.")
 @json_option
 def load(system_name: str, uri: str | None, database: str | None, preset: str | None, scale: float | None,
-         seed: int, as_of: str, drop: bool, resume: bool, workers: int | None, batch_size: int,
+         seed: int, as_of: str, drop: bool, force: bool, resume: bool, workers: int | None, batch_size: int,
          no_progress: bool, as_json: bool) -> None:
     """Fill every documented collection of SYSTEM and create its documented indexes."""
     system = load_system(system_name)
     factor = system.resolve_scale(preset, scale)
     if drop and resume:
         raise HarnessError("--drop and --resume contradict each other", "choose one")
+    if force and not drop:
+        raise HarnessError("--force only applies with --drop", "add --drop, or leave out --force")
     engine = engines.select(system, uri)
-    target = engine.resolve(uri, database or system.database, False)
     params = loader.LoadParams(system=system.name, database=database or system.database, seed=seed,
                                scale=factor, as_of=_as_of(as_of), batch_size=batch_size)
     if workers:
         params.workers = workers
+    params.force_drop = force
+    loader.check_scale(system, params, None)  # memory: before any server is started or reached
+    target = engine.resolve(uri, database or system.database, False)
+    server = getattr(target, "server", None)
+    if server is not None and server.origin.startswith("embedded:"):
+        from harness.servers import embedded
+
+        state = embedded.read_state() or {}
+        if state.get("data_dir"):
+            loader.check_scale(system, params, Path(state["data_dir"]))
     counts = system.counts(factor)
     note(f"loading {system.title} into {params.database}: {sum(counts.values()):,} documents "
          f"(scale {factor:g}, seed {seed}, as of {as_of}, {params.workers} workers)")

@@ -88,6 +88,11 @@ def connect(uri: str, origin: str = "uri") -> Server:
             raise HarnessError(f"authentication failed at {_host(uri)}: {redact(str(exc.details or exc))}",
                                "check the user, password and authSource in the URI") from exc
         raise HarnessError(f"server at {_host(uri)} refused ping: {redact(str(exc))}") from exc
+    except (KeyError, TypeError, ValueError) as exc:  # e.g. nx-27017 answers SCRAM without a payload
+        client.close()
+        raise HarnessError(f"authentication failed at {_host(uri)}: the server's reply to the login handshake is not "
+                           f"understood ({type(exc).__name__}: {redact(str(exc))}); it may not support users",
+                           "check the user and password in the URI; a server without users needs none") from exc
     except PyMongoError as exc:
         client.close()
         raise HarnessError(f"cannot reach MongoDB at {_host(uri)} ({type(exc).__name__})",
