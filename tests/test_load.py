@@ -25,6 +25,7 @@ from tests.conftest import AS_OF, REPO, TEST_SEED
 SYSTEMS = system_names()
 
 
+@pytest.mark.smoke
 @pytest.mark.parametrize("name", SYSTEMS)
 def test_every_documented_collection_is_filled(server: Server, loaded, name: str) -> None:
     system = load_system(name)
@@ -66,6 +67,7 @@ def test_no_dangling_references_and_unique_keys_unique(server: Server, loaded, n
             assert not dups, f"{coll.name}.{field} duplicated: {dups[:3]}"
 
 
+@pytest.mark.smoke
 @pytest.mark.parametrize("name", SYSTEMS)
 def test_documented_indexes_present(server: Server, loaded, name: str) -> None:
     """No drift; anything else is either exact or a limitation the capability profile explains."""
