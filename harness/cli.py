@@ -25,6 +25,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "doctor": ("server", "doctor"),
     "bench": ("bench", "bench"),
     "compare": ("bench", "compare"),
+    "bench-worker": ("bench", "bench_worker"),
     "backup": ("backup", "backup"),
     "restore-verify": ("backup", "restore_verify"),
     "purge": ("purge", "purge"),

@@ -234,6 +234,20 @@ class BackupPolicy:
     policy: str = ""  # the seed's own words
 
 
+@dataclass(frozen=True)
+class Targets:
+    """A system's service-level targets, with where they come from.
+
+    Neutral defaults: no aggregate KPI (every critical query is judged on its own SLA), no
+    hot-data window. The recovery time objective lives in `BackupPolicy.rto_seconds`.
+    """
+
+    sla_share: float | None = None  # share of critical requests that must finish under their SLA
+    index_share: float | None = None  # share of critical queries that must use an index (strictly more)
+    hot_days: int | None = None  # documents used within this many days are "hot"
+    source: str = "harness default: no target documented by the seed"
+
+
 # ---------------------------------------------------------------------------------------------
 # Collections and systems.
 
@@ -293,6 +307,7 @@ class System:
     user_collection: str = "users"  # the collection whose count is "users" in growth models
     user_growth_per_month: float = 0.05  # assumed user growth for capacity planning
     daily_active_share: float = 0.2  # assumed share of users active on a given day
+    targets: Targets = field(default_factory=Targets)
     engine: str = "mongodb"  # the seed's own engine (BMD is PostgreSQL); the default target stays MongoDB
     # the documented relational schema, for a PostgreSQL target (harness.engines): None = MongoDB only
     tables: Tables | None = None

@@ -1,6 +1,7 @@
-"""Small workloads the bench tests write to disk: fast on every test server (FerretDB scans
-big documents slowly, so whole-system runs there are duration-bounded instead)."""
+"""Small workloads the bench tests write to disk: fast on every test server."""
 
 from pathlib import Path
 
-POINT_READ = (Path(__file__).resolve().parent.parent / "workloads" / "examples" / "point_read.py").read_text()
+EXAMPLES = Path(__file__).resolve().parent.parent / "workloads" / "examples"
+POINT_READ = (EXAMPLES / "point_read.py").read_text()
+POINT_WRITE = (EXAMPLES / "point_write.py").read_text()

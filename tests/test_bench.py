@@ -74,25 +74,26 @@ def test_tiny_sla_fails_with_exit_1(server: Server, loaded, cli, tmp_path) -> No
 
 
 UNINDEXED = '''
-from harness.bench import MongoUser, critical, find
+from harness.workload import Operation, Workload, find
 
 
-class Probe(MongoUser):
-    system = "masterx"
+def sample(p):
+    p.values("users", "users", ["email", "profile"])
 
-    @classmethod
-    def sample(cls, p):
-        p.values("users", "users", ["email", "profile"])
 
-    @critical(sla_ms=1000, freq="high")
-    def by_email(self, p):
-        """indexed"""
-        return find("users", {"email": p.pick("users")["email"]}, limit=1)
+def by_email(p):
+    """indexed"""
+    return find("users", {"email": p.pick("users")["email"]}, limit=1)
 
-    @critical(sla_ms=1000, freq="high")
-    def by_name(self, p):
-        """profile.name has only a text index: an equality match scans"""
-        return find("users", {"profile.name": p.pick("users")["profile"]["name"]})
+
+def by_name(p):
+    """profile.name has only a text index: an equality match scans"""
+    return find("users", {"profile.name": p.pick("users")["profile"]["name"]})
+
+
+WORKLOAD = Workload(system="masterx", sample=sample, operations=[
+    Operation(by_email, sla_ms=1000, freq="high"), Operation(by_name, sla_ms=1000, freq="high")])
+Probe = WORKLOAD.locust_user()
 '''
 
 

@@ -20,6 +20,7 @@ import numpy as np
 from scipy import stats
 
 from harness import reporting
+from harness.bench.record import SCHEMA, BenchRun, QueryResult, Regression, StoredQuery, StoredRun
 from harness.bench.recorder import decode, values_and_counts
 from harness.errors import HarnessError
 
@@ -37,8 +38,8 @@ def history_dir(out: Path) -> Path:
     return path
 
 
-def save(record: dict[str, Any], out: Path) -> Path:
-    return reporting.write_json(history_dir(out) / f"{record['id']}.json", record)
+def save(run: BenchRun, out: Path) -> Path:
+    return reporting.write_json(history_dir(out) / f"{run.id}.json", run.to_json())
 
 
 def resolve(ref: str, out: Path) -> dict[str, Any]:
@@ -61,8 +62,9 @@ def resolve(ref: str, out: Path) -> dict[str, Any]:
         record = reporting.read_json(path)
     except ValueError as exc:
         raise HarnessError(f"{path} is not a bench run record: {exc}") from exc
-    if not isinstance(record, dict) or record.get("schema") != "sla-harness/bench-run/1":
-        raise HarnessError(f"{path} is not a bench run record", "pass the JSON `harness bench` wrote")
+    if not isinstance(record, dict) or record.get("schema") != SCHEMA:
+        raise HarnessError(f"{path} is not a bench run record of this version ({SCHEMA})",
+                           "pass the JSON `harness bench` wrote (re-run older baselines)")
     return record
 
 
@@ -132,18 +134,29 @@ def compare_query(name: str, enc_a: str, enc_b: str, seed: int = 1) -> QueryComp
     return out
 
 
-def compare(a: dict[str, Any], b: dict[str, Any]) -> list[QueryComparison]:
-    if a.get("system") != b.get("system"):
-        raise HarnessError(f"cannot compare runs of different systems ({a.get('system')} vs {b.get('system')})")
-    by_a = {q["name"]: q for q in a["queries"]}
+def compare(a: StoredRun, b: StoredRun) -> list[QueryComparison]:
+    if a.system != b.system:
+        raise HarnessError(f"cannot compare runs of different systems ({a.system} vs {b.system})")
+    by_a = {q.name: q for q in a.queries}
     out = []
-    for q in b["queries"]:
-        qa = by_a.get(q["name"])
-        if qa is None or q["status"] == "not-run" or qa["status"] == "not-run":
+    for q in b.queries:
+        qa = by_a.get(q.name)
+        if qa is None or q.status == "not-run" or qa.status == "not-run":
             continue
-        out.append(compare_query(q["name"], qa["hdr"]["latency"], q["hdr"]["latency"]))
+        out.append(compare_query(q.name, qa.hdr_latency, q.hdr_latency))
     return out
 
 
 def regressions(comparisons: list[QueryComparison]) -> list[QueryComparison]:
     return [c for c in comparisons if c.verdict == "regressed"]
+
+
+def regressions_between(baseline: StoredRun, system: str, queries: list[QueryResult]) -> list[Regression]:
+    """The baseline gate: significant p95 regressions of this run's queries against `baseline`."""
+    current = StoredRun("current", system, [StoredQuery(q.name, q.status, q.hdr_latency) for q in queries])
+    out = []
+    for c in regressions(compare(baseline, current)):
+        assert c.p95_a is not None and c.p95_b is not None and c.ratio_p95 is not None
+        out.append(Regression(c.query, c.p95_a, c.p95_b, c.ratio_p95, c.ci_low or 0.0, c.ci_high or 0.0,
+                              c.p_value or 0.0))
+    return out

@@ -24,8 +24,10 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Histo
 from prometheus_client.registry import Collector
 
 from harness import pushgateway
-from harness.bench.queries import Critical
-from harness.bench.recorder import Recorder, new_histogram, percentile_ms
+from harness.bench.record import BenchRun
+from harness.bench.recorder import Recorder, new_histogram
+from harness.bench.verdict import judge_query
+from harness.workload import Operation
 from harness.errors import HarnessError
 
 JOB = "bench"
@@ -39,7 +41,7 @@ def sla_buckets(sla_ms: float) -> list[float]:
 
 
 class BenchCollector(Collector):
-    def __init__(self, system: str, specs: list[Critical], recorder: Callable[[], Recorder]) -> None:
+    def __init__(self, system: str, specs: list[Operation], recorder: Callable[[], Recorder]) -> None:
         self.system = system
         self.specs = specs
         self.recorder = recorder
@@ -69,8 +71,8 @@ class BenchCollector(Collector):
                 buckets.append(("+Inf", float(total)))
                 family.add_metric(labels, buckets, sum_seconds(h) if total else 0.0)
             sla.add_metric(labels, spec.sla_ms / 1000.0)
-            p95 = percentile_ms(q.latency, 95.0)
-            breach.add_metric(labels, 1.0 if p95 is not None and p95 > spec.sla_ms else 0.0)
+            live = judge_query(spec, [], q, None, None)  # the one verdict function, on what is recorded so far
+            breach.add_metric(labels, 1.0 if live.status in ("fail", "vacuous") else 0.0)
             errors.add_metric(labels, float(q.errors))
         yield from (hist, svc, sla, breach, errors)
 
@@ -129,26 +131,25 @@ def serve(port: int, collector: BenchCollector) -> tuple[Any, int]:
     return server, server.server_port
 
 
-def outcome(system: str, result: dict[str, Any]) -> pushgateway.Outcome:
-    """The run's outcome for the Pushgateway; `result` is the run record. Per-query p95 and
+def outcome(run: BenchRun) -> pushgateway.Outcome:
+    """The run's outcome for the Pushgateway, read from the typed run record. Per-query p95 and
     verdicts are pushed on failure too (POST keeps the last success's timestamp)."""
-    verdict = result["verdict"]
-    done = pushgateway.Outcome(JOB, system, verdict["status"] == "pass", float(result["elapsed_s"]))
-    run = [q for q in result["queries"] if q["status"] != "not-run"]
-    done.add("queries_failed", "Critical queries failing or inconclusive in the last run",
-             sum(q["status"] in ("fail", "inconclusive") for q in run))
-    share = verdict["sla"]["share_under_sla"]
-    if share is not None:
-        done.add("under_sla_ratio", "Share of the last run's critical requests under their SLA", share)
-    for q in run:
-        done.add("query_passed", "1 when the query passed its SLA in the last run, else 0 (fail or inconclusive)",
-                 1.0 if q["status"] == "pass" else 0.0, query=q["name"])
-        if q["latency"]["p95_ms"] is not None:
-            done.add("query_p95_seconds", "p95 latency per query in the last run", q["latency"]["p95_ms"] / 1000.0,
-                     query=q["name"])
+    verdict = run.verdict
+    done = pushgateway.Outcome(JOB, run.system, verdict.passed, float(run.elapsed_s))
+    ran = [q for q in run.queries if q.status != "not-run"]
+    done.add("queries_failed", "Critical operations failing, vacuous or inconclusive in the last run",
+             sum(q.status in ("fail", "vacuous", "inconclusive") for q in ran))
+    if verdict.sla_kpi.value is not None:
+        done.add("under_sla_ratio", "Share of the last run's critical requests under their SLA", verdict.sla_kpi.value)
+    for q in ran:
+        done.add("query_passed", "1 when the operation passed in the last run, else 0 (fail, vacuous or inconclusive)",
+                 1.0 if q.status == "pass" else 0.0, query=q.name)
+        if q.latency.p95_ms is not None:
+            done.add("query_p95_seconds", "p95 latency per operation in the last run", q.latency.p95_ms / 1000.0,
+                     query=q.name)
     return done
 
 
-def push(url: str | None, system: str, result: dict[str, Any]) -> bool:
+def push(url: str | None, run: BenchRun) -> bool:
     """Push the run's outcome (see harness.pushgateway for the failure policy)."""
-    return pushgateway.push(url, outcome(system, result))
+    return pushgateway.push(url, outcome(run))

@@ -1,7 +1,8 @@
 """The harness's Locust plugin: options, HDR recording, worker→master merging, verdict at exit.
 
-Registered on Locust's global events when a workload imports `harness.bench.MongoUser`, so a
-plain `locust -f workloads/x.py` (UI, headless, master/worker) records microsecond histograms
+Registered on Locust's global events when a workload file builds its Locust user
+(`WORKLOAD.locust_user()`, which only happens when Locust is running it), so a plain
+`locust -f workloads/x.py` (UI, headless, master/worker) records microsecond histograms
 and prints the SLA verdict too. `harness bench` attaches the same state to its own in-process
 Environment with `attach(env, cli=False)` and renders the verdict itself.
 
@@ -38,14 +39,13 @@ class BenchState:
     def on_request(self, request_type: str, name: str, response_time: float, response_length: int,
                    exception: BaseException | None = None, context: dict[str, Any] | None = None,
                    **_: Any) -> None:
-        ctx = context or {}
-        if not ctx.get("harness"):
+        if not context or not context.get("harness") or not self.recorder.recording:
             return
         stats = self.recorder.get(name)
         if exception is not None:
             stats.error(f"{type(exception).__name__}: {exception}"[:300])
         else:
-            stats.record(ctx["service_us"], ctx["latency_us"])
+            stats.record(context["service_us"], context["latency_us"], response_length)
 
     # worker side
     def on_report_to_master(self, client_id: str, data: dict[str, Any]) -> None:
@@ -114,8 +114,14 @@ def _options(parser: Any) -> None:
     group.add_argument("--mongo-db", default=None, help="Database (default: the system's documented database).")
     group.add_argument("--bench-out", default=None, help="Write the harness's JSON/HTML/JUnit reports here.")
     group.add_argument("--bench-seed", type=int, default=None, help="Seed for parameter sampling.")
-    group.add_argument("--user-rate", type=float, default=0.0, help="(internal) requests per second per user.")
-    group.add_argument("--bench-skip", default=None, help="(internal) queries this server cannot run.")
+    group.add_argument("--warmup", type=int, default=10,
+                       help="Untimed runs of each operation per process before timing starts.")
+    group.add_argument("--allow-writes", action="store_true", default=False,
+                       help="Let write operations run on a database `harness load` did not generate.")
+    group.add_argument("--user-rate", type=float, default=0.0, include_in_web_ui=False,
+                       help="(internal) requests per second per user.")
+    group.add_argument("--bench-skip", default=None, include_in_web_ui=False,
+                       help="(internal) queries this server cannot run.")
 
 
 @events.init.add_listener
@@ -129,10 +135,21 @@ def _cli_verdict(environment: Any, **_: Any) -> None:
     st = state(environment)
     if st is None or not st.cli:
         return
-    from harness.bench.session import finish_cli
+    from harness import reporting
+    from harness.bench import history, report
+    from harness.bench.pipeline import finish_locust
 
     try:
-        environment.process_exit_code = finish_cli(environment, st)
+        record = finish_locust(environment, st.recorder)
+        if record is None:
+            return
+        print(report.terminal(record))
+        out = getattr(environment.parsed_options, "bench_out", None)
+        if out:
+            paths = report.write_all(record, reporting.out_dir(out))
+            history.save(record, reporting.out_dir(out))
+            print("reports: " + ", ".join(str(p) for p in paths.values()))
+        environment.process_exit_code = record.verdict.exit_code
     except Exception as exc:  # never lose Locust's own shutdown over a report problem
         log.error("harness verdict failed: %s", exc)
         environment.process_exit_code = 2

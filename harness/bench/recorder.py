@@ -95,10 +95,13 @@ class QueryStats:
     latency: HdrHistogram = field(default_factory=new_histogram)
     errors: int = 0
     error_samples: list[str] = field(default_factory=list)
+    empty: int = 0  # requests that returned or touched no document
 
-    def record(self, service_us: float, latency_us: float) -> None:
-        self.service.record_value(min(HIGHEST_US, max(LOWEST_US, int(round(service_us)))))
-        self.latency.record_value(min(HIGHEST_US, max(LOWEST_US, int(round(latency_us)))))
+    def record(self, service_us: float, latency_us: float, rows: int = 1) -> None:
+        self.service.record_value(min(HIGHEST_US, max(LOWEST_US, int(service_us + 0.5))))
+        self.latency.record_value(min(HIGHEST_US, max(LOWEST_US, int(latency_us + 0.5))))
+        if not rows:
+            self.empty += 1
 
     def error(self, message: str) -> None:
         self.errors += 1
@@ -113,18 +116,19 @@ class QueryStats:
         self.service.add(other.service)
         self.latency.add(other.latency)
         self.errors += other.errors
+        self.empty += other.empty
         for m in other.error_samples:
             if len(self.error_samples) < 5 and m not in self.error_samples:
                 self.error_samples.append(m)
 
     def encode(self) -> dict[str, Any]:
         return {"service": encode(self.service), "latency": encode(self.latency), "errors": self.errors,
-                "error_samples": list(self.error_samples)}
+                "error_samples": list(self.error_samples), "empty": self.empty}
 
     @classmethod
     def decode(cls, data: dict[str, Any]) -> QueryStats:
         return cls(decode(data.get("service", "")), decode(data.get("latency", "")), int(data.get("errors", 0)),
-                   list(data.get("error_samples", [])))
+                   list(data.get("error_samples", [])), int(data.get("empty", 0)))
 
 
 class Recorder:
@@ -132,6 +136,11 @@ class Recorder:
 
     def __init__(self, names: Iterable[str] = ()) -> None:
         self.queries: dict[str, QueryStats] = {n: QueryStats() for n in names}
+        self.recording = True  # off during warm-up phases: nothing is recorded
+
+    def min_count(self, names: Iterable[str]) -> int:
+        """The smallest sample count among `names` (errors count as samples: they are judged)."""
+        return min((self.get(n).count + self.get(n).errors for n in names), default=0)
 
     def get(self, name: str) -> QueryStats:
         stats = self.queries.get(name)

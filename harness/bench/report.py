@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from harness import reporting
+from harness.bench.record import BenchRun, QueryResult
 from harness.bench.recorder import decode
 from harness.redact import redact
 
@@ -38,17 +39,16 @@ def _distribution(encoded: str) -> tuple[list[float], list[float]]:
     return xs, ys
 
 
-def latency_plot(q: dict[str, Any], open_loop: bool) -> str | None:
-    hdr = q.get("hdr") or {}
-    if not hdr.get("latency") or not q["count"]:
+def latency_plot(q: QueryResult, open_loop: bool) -> str | None:
+    if not q.hdr_latency or not q.count:
         return None
     fig, ax = reporting.new_figure(6.4, 2.8)
-    xs, ys = _distribution(hdr["service"])
+    xs, ys = _distribution(q.hdr_service)
     ax.plot(xs, ys, label="service time", color="#3a6ea5")
     if open_loop:
-        lx, ly = _distribution(hdr["latency"])
+        lx, ly = _distribution(q.hdr_latency)
         ax.plot(lx, ly, label="latency (from intended start)", color="#c0392b")
-    ax.axhline(q["sla_ms"], color="#9a6700", linestyle="--", label=f"SLA {q['sla_ms']:g} ms (p95)")
+    ax.axhline(q.sla_ms, color="#9a6700", linestyle="--", label=f"SLA {q.sla_ms:g} ms (p95)")
     ax.axvline(20, color="#bbb", linestyle=":", linewidth=1)
     ax.set_xscale("log")
     ax.set_yscale("log")
@@ -56,61 +56,124 @@ def latency_plot(q: dict[str, Any], open_loop: bool) -> str | None:
     ax.set_xticks(ticks, ["0%", "50%", "90%", "95%", "99%", "99.9%", "99.99%"])
     ax.set_xlim(1, max(xs[-1] if xs else 2, 2))
     ax.set_ylabel("ms")
-    ax.set_title(q["name"], fontsize=10)
+    ax.set_title(q.name, fontsize=10)
     ax.legend(fontsize=7, loc="upper left")
     ax.grid(True, which="both", alpha=0.25)
     return reporting.figure_uri(fig)
 
 
-def write_html(path: Path, record: dict[str, Any]) -> Path:
-    open_loop = record["config"]["mode"] == "open"
-    plots = {q["name"]: latency_plot(q, open_loop) for q in record["queries"]}
-    return reporting.write_html(path, "bench.html.j2", title=f"SLA bench — {record['title']}", r=record,
+def write_html(path: Path, run: BenchRun) -> Path:
+    r = run.to_json()
+    open_loop = run.config.mode == "open"
+    plots = {q.name: latency_plot(q, open_loop) for q in run.queries}
+    return reporting.write_html(path, "bench.html.j2", title=f"SLA bench — {run.title}", r=r,
                                 plots=plots, open_loop=open_loop)
 
 
-def write_junit(path: Path, record: dict[str, Any]) -> Path:
-    """One testcase per critical query; SLA or index breaches are failures, not-run is skipped."""
-    queries = record["queries"]
-    failures = [q for q in queries if _junit_failure(q, record)]
-    skipped = [q for q in queries if q["status"] == "not-run"]
-    suite = ET.Element("testsuite", name=f"sla-harness bench {record['system']}", tests=str(len(queries)),
-                       failures=str(len(failures)), errors="0", skipped=str(len(skipped)),
-                       time=f"{record['elapsed_s']:.3f}", timestamp=record["started_at"])
+def write_junit(path: Path, run: BenchRun) -> Path:
+    """One testcase per operation (failing, vacuous or index breach: failure; inconclusive or
+    not run: skipped with the reason), one per judged KPI, one per regression."""
+    v = run.verdict
+    cases: list[tuple[str, str, str, str]] = []  # (name, outcome, message, system-out)
+    regressed = {r.query: r for r in v.regressions}
+    for q in run.queries:
+        lat = q.latency
+        out = (f"count={q.count} errors={q.errors} empty={q.empty} p50={lat.p50_ms} p95={lat.p95_ms} "
+               f"p99={lat.p99_ms} max={lat.max_ms} sla_ms={q.sla_ms:g} ({q.sla_source})")
+        if q.status in ("not-run", "inconclusive"):
+            cases.append((q.name, "skipped", f"{q.status}: {q.reason}", out))
+            continue
+        problems = [f"{q.status}: {q.reason}"] if q.status in ("fail", "vacuous") else []
+        if q.index_breach and v.index_checked and not (q.status == "fail" and "is not used" in q.reason):
+            problems.append(q.index_breach)
+        if q.name in regressed:
+            problems.append(regressed[q.name].message(v.baseline or "?"))
+        cases.append((q.name, "failure" if problems else "pass", "; ".join(problems), out))
+    for kpi in (v.sla_kpi, v.index_kpi):
+        if kpi.passed is None:
+            continue
+        cases.append((f"kpi: {kpi.name}", "pass" if kpi.passed else "failure",
+                      f"{kpi.value:.1%} vs target {kpi.target:.0%} ({kpi.source})" if kpi.value is not None else "",
+                      kpi.detail))
+    failures = sum(c[1] == "failure" for c in cases)
+    skipped = sum(c[1] == "skipped" for c in cases)
+    suite = ET.Element("testsuite", name=f"sla-harness bench {run.system}", tests=str(len(cases)),
+                       failures=str(failures), errors="0", skipped=str(skipped), time=f"{run.elapsed_s:.3f}",
+                       timestamp=run.started_at)
     props = ET.SubElement(suite, "properties")
-    for k, v in (("server", record["server"]), ("mode", record["config"]["mode"]),
-                 ("share_under_sla", record["verdict"]["sla"]["share_under_sla"]),
-                 ("index_share", record["verdict"]["index"].get("share"))):
-        ET.SubElement(props, "property", name=k, value=redact(str(v)))
-    for q in queries:
-        lat = q["latency"]
-        case = ET.SubElement(suite, "testcase", classname=f"bench.{record['system']}", name=q["name"],
-                             time=f"{(lat['mean_ms'] or 0) / 1000.0:.6f}")
-        message = _junit_failure(q, record)
-        if q["status"] == "not-run":
-            ET.SubElement(case, "skipped", message=q["reason"])
-        elif message:
+    for k, val in (("server", run.server), ("mode", run.config.mode), ("share_under_sla", v.sla_kpi.value),
+                   ("index_share", v.index_kpi.value), ("targets", run.targets_source)):
+        ET.SubElement(props, "property", name=k, value=redact(str(val)))
+    means = {q.name: q.latency.mean_ms or 0.0 for q in run.queries}
+    for name, outcome, message, out in cases:
+        case = ET.SubElement(suite, "testcase", classname=f"bench.{run.system}", name=name,
+                             time=f"{means.get(name, 0.0) / 1000.0:.6f}")
+        if outcome == "skipped":
+            ET.SubElement(case, "skipped", message=message)
+        elif outcome == "failure":
             ET.SubElement(case, "failure", message=message, type="SLABreach").text = message
-        ET.SubElement(case, "system-out").text = (
-            f"count={q['count']} errors={q['errors']} p50={lat['p50_ms']} p95={lat['p95_ms']} "
-            f"p99={lat['p99_ms']} max={lat['max_ms']} sla_ms={q['sla_ms']} ({q['sla_source']})")
+        ET.SubElement(case, "system-out").text = out
     ET.indent(suite)
     path.write_text(redact(ET.tostring(suite, encoding="unicode", xml_declaration=True)) + "\n")
     return path
 
 
-def _junit_failure(q: dict[str, Any], record: dict[str, Any]) -> str:
-    parts = []
-    if q["status"] in ("fail", "inconclusive"):
-        parts.append(q["reason"])
-    idx = q.get("index") or {}
-    if record["verdict"]["index"].get("checked") and idx.get("status") in ("collscan", "unknown", "error"):
-        parts.append(f"index check: {idx['status']} — {idx.get('detail', '')}")
-    return "; ".join(parts)
+def write_all(run: BenchRun, out: Path) -> dict[str, Path]:
+    base = f"bench-{run.system}-{run.id}"
+    return {"json": reporting.write_json(out / f"{base}.json", run.to_json()),
+            "html": write_html(out / f"{base}.html", run),
+            "junit": write_junit(out / f"{base}.junit.xml", run)}
 
 
-def write_all(record: dict[str, Any], out: Path) -> dict[str, Path]:
-    base = f"bench-{record['system']}-{record['id']}"
-    return {"json": reporting.write_json(out / f"{base}.json", record),
-            "html": write_html(out / f"{base}.html", record),
-            "junit": write_junit(out / f"{base}.junit.xml", record)}
+# -- terminal --------------------------------------------------------------------------------------------
+COLUMNS = ["query", "verdict", "count", "p50 ms", "p95 ms", "p99 ms", "SLA ms", "index"]
+
+
+def rows(run: BenchRun) -> list[tuple[Any, ...]]:
+    def f(v: float | None) -> str:
+        return "—" if v is None else f"{v:.3g}"
+
+    out = []
+    for q in run.queries:
+        lat = q.latency
+        sla = f"{q.sla_ms:g}" + ("*" if q.sla_source == "assumed" else "")
+        name = q.name + (" (w)" if q.writes else "")
+        count = f"{q.count}" + (f"+{q.errors}e" if q.errors else "")
+        idx = q.index.status if q.index else "—"
+        out.append((name, q.status, count, f(lat.p50_ms), f(lat.p95_ms), f(lat.p99_ms), sla, idx))
+    return out
+
+
+def text_table(columns: list[str], body: list[tuple[Any, ...]]) -> str:
+    """A plain fixed-width table: readable in CI logs at any terminal width."""
+    cells = [list(map(str, columns))] + [[redact(str(c)) for c in row] for row in body]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(columns))]
+    lines = []
+    for n, row in enumerate(cells):
+        lines.append(" ".join(c.ljust(w) if i < 2 else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths,
+                                                                                                  strict=True))))
+        if n == 0:
+            lines.append(" ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def terminal(run: BenchRun) -> str:
+    """The verdict, the table, the KPIs and every breach reason (what a terminal shows)."""
+    v = run.verdict
+    lines = [f"{run.title} — {v.status.upper()} ({run.config.mode} loop; * = assumed SLA, (w) = writes; "
+             f"stopped: {run.config.stopped_because or '—'})", text_table(COLUMNS, rows(run))]
+    sla = v.sla_kpi
+    if sla.value is not None:
+        target = f"target ≥ {sla.target:.0%}" if sla.target is not None else "no target"
+        lines.append(f"under SLA: {sla.value:.2%} of critical requests ({target}; {sla.source})")
+    idx = v.index_kpi
+    if v.index_checked and idx.value is not None:
+        target = f"target > {idx.target:.0%}" if idx.target is not None else "no target"
+        lines.append(f"index check: {idx.detail} queries use an index ({target})")
+    for q in run.queries:
+        if q.status == "not-run":
+            lines.append(f"not run: {q.name} — {q.reason}")
+        elif q.index and q.index.status == "collscan" and not q.index.documented_index:
+            lines.append(f"scan: {q.name} — {q.index.detail}")
+    lines += [f"breach: {r}" for r in v.reasons]
+    return "\n".join(lines)

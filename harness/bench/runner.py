@@ -1,8 +1,12 @@
-"""Run a workload headless with Locust in this process: local users, or a master with local
-worker processes (`locust -f WORKLOAD --worker`, exactly what a distributed run uses).
+"""Run a prepared workload headless with Locust in this process: local users, or a master with
+local worker processes (`locust -f WORKLOAD --worker`, exactly what a distributed run uses)
+and/or workers on other machines (`harness bench-worker HOST:PORT`).
 
-Stops after `duration_s` or once `requests` critical requests were recorded (whichever comes
-first); distributed request counts are seen at the workers' 3 s report cadence.
+When it stops: after `duration_s`; or once `requests` requests were recorded; or — the default,
+when neither is given — once every runnable operation has `min_samples` timed samples (after at
+least `min_duration_s`), or at the `max_duration_s` cap, whichever comes first. Users are
+stopped at that moment; in a distributed run the workers' last histograms are then awaited
+(they are counted, and Locust counts the same requests).
 """
 
 from __future__ import annotations
@@ -17,9 +21,10 @@ from pathlib import Path
 from typing import Any
 
 import gevent
-from locust import argument_parser
+from locust import argument_parser, between
 from locust.env import Environment
 
+from harness.bench.locust_user import remember, user_class
 from harness.bench.plugin import BenchState, attach
 from harness.bench.recorder import Recorder
 from harness.errors import HarnessError
@@ -37,15 +42,29 @@ class RunConfig:
     spawn_rate: float = 0.0  # 0 = all users at once
     duration_s: float | None = 10.0
     requests: int | None = None
+    min_samples: int | None = None  # extend until every operation has this many samples …
+    min_duration_s: float = 10.0  # … but run at least this long …
+    max_duration_s: float = 180.0  # … and at most this long
     rate: float | None = None  # open loop: total intended requests per second
-    workers: int = 0  # 0 = users run in this process
+    workers: int = 0  # local worker processes
+    expect_workers: int = 0  # workers joining from elsewhere (harness bench-worker HOST:PORT)
+    master_port: int = 0  # 0 = a free port
+    master_bind: str = "127.0.0.1"
     seed: int | None = None
     skip: dict[str, str] = field(default_factory=dict)
     workload_path: Path | None = None
+    allow_writes: bool = False
+    warmup: int = 10
+    names: list[str] = field(default_factory=list)
+    think_time: tuple[float, float] | None = None
 
     @property
     def mode(self) -> str:
         return "open" if self.rate else "closed"
+
+    @property
+    def distributed(self) -> bool:
+        return bool(self.workers or self.expect_workers)
 
 
 @dataclass
@@ -55,6 +74,7 @@ class RunOutcome:
     elapsed_s: float
     locust_requests: int
     locust_failures: int
+    stopped_because: str
 
 
 def _options(cfg: RunConfig) -> Any:
@@ -69,17 +89,25 @@ def _options(cfg: RunConfig) -> Any:
     opts.rate = cfg.rate or 0.0
     opts.user_rate = (cfg.rate / cfg.users) if cfg.rate else 0.0
     opts.bench_out = None
+    opts.allow_writes = cfg.allow_writes
+    opts.warmup = cfg.warmup
     return opts
 
 
-def run(cfg: RunConfig, user_class: type, on_state: Any = None) -> RunOutcome:
+def run(cfg: RunConfig, session: Any, on_state: Any = None) -> RunOutcome:
     """Run and return the merged recorder. `on_state(state)` is called once the recorder
     exists (the metrics endpoint reads it live)."""
-    env = Environment(user_classes=[user_class], host=cfg.uri, parsed_options=_options(cfg))
+    cls = user_class(session.workload)
+    if cfg.think_time is not None:
+        cls.wait_time = between(*cfg.think_time)
+    remember(session.prep, (id(session.workload), cfg.uri, cfg.database))  # local users reuse the warm sample
+    env = Environment(user_classes=[cls], host=cfg.uri, parsed_options=_options(cfg))
+    if cfg.workload_path is not None:
+        env.parsed_locustfiles = [str(cfg.workload_path)]  # served to `locust -f - --worker` (bench-worker)
     procs: list[subprocess.Popen[bytes]] = []
-    if cfg.workers:
-        port = free_port()
-        runner = env.create_master_runner("127.0.0.1", port)
+    if cfg.distributed:
+        port = cfg.master_port or free_port()
+        runner = env.create_master_runner(cfg.master_bind, port)
         st = attach(env, cli=False)
         procs = _start_workers(cfg, port)
     else:
@@ -88,17 +116,16 @@ def run(cfg: RunConfig, user_class: type, on_state: Any = None) -> RunOutcome:
     if on_state:
         on_state(st)
     started_at = datetime.now(UTC).isoformat(timespec="seconds")
-    t0 = time.perf_counter()
     try:
-        if cfg.workers:
-            _wait_workers(runner, cfg.workers, procs)
+        if cfg.distributed:
+            _wait_workers(runner, cfg.workers + cfg.expect_workers, procs)
         t0 = time.perf_counter()
         runner.start(cfg.users, spawn_rate=cfg.spawn_rate or cfg.users)
-        _wait_done(cfg, st, t0, runner)
+        why = _wait_done(cfg, st, t0, runner)
         runner.stop()
-        if cfg.workers:
-            _wait_finals(st, cfg.workers)
         elapsed = time.perf_counter() - t0
+        if cfg.distributed:
+            _wait_finals(st, cfg.workers + cfg.expect_workers)
     finally:
         runner.quit()
         for proc in procs:
@@ -108,27 +135,40 @@ def run(cfg: RunConfig, user_class: type, on_state: Any = None) -> RunOutcome:
                 proc.kill()
                 proc.wait()
     total = env.stats.total
-    return RunOutcome(st.recorder, started_at, elapsed, total.num_requests, total.num_failures)
+    return RunOutcome(st.recorder, started_at, elapsed, total.num_requests, total.num_failures, why)
 
 
-def _wait_done(cfg: RunConfig, st: BenchState, t0: float, runner: Any) -> None:
+def _wait_done(cfg: RunConfig, st: BenchState, t0: float, runner: Any) -> str:
     while True:
         gevent.sleep(0.05)
-        if cfg.duration_s is not None and time.perf_counter() - t0 >= cfg.duration_s:
-            return
+        elapsed = time.perf_counter() - t0
         if cfg.requests is not None and st.recorder.total >= cfg.requests:
-            return
-        if cfg.workers and not runner.clients:
+            return f"{cfg.requests} requests"
+        if cfg.min_samples is not None:
+            if elapsed >= cfg.min_duration_s and st.recorder.min_count(cfg.names) >= cfg.min_samples:
+                return f"every operation has {cfg.min_samples} samples"
+            if elapsed >= cfg.max_duration_s:
+                return f"cap of {cfg.max_duration_s:g}s reached"
+        elif cfg.duration_s is not None and elapsed >= cfg.duration_s:
+            return f"{cfg.duration_s:g}s run time"
+        if cfg.distributed and not runner.clients:
             raise HarnessError("every Locust worker exited during the run", "see the worker output above")
 
 
 def _start_workers(cfg: RunConfig, port: int) -> list[subprocess.Popen[bytes]]:
+    if not cfg.workers:
+        return []
     if cfg.workload_path is None:
-        raise HarnessError("distributed runs need the workload's locustfile path")
-    argv = [sys.executable, "-m", "locust", "-f", str(cfg.workload_path), "--worker", "--master-host", "127.0.0.1",
-            "--master-port", str(port), "--loglevel", "WARNING"]
+        raise HarnessError("distributed runs need the workload's file path")
+    argv = worker_argv(str(cfg.workload_path), "127.0.0.1", port)
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     return [subprocess.Popen(argv, env=env, stdin=subprocess.DEVNULL) for _ in range(cfg.workers)]
+
+
+def worker_argv(locustfile: str, host: str, port: int) -> list[str]:
+    """A Locust worker; locustfile `-` fetches it from the master (Locust ≥ 2.23)."""
+    return [sys.executable, "-m", "locust", "-f", locustfile, "--worker", "--master-host", host,
+            "--master-port", str(port), "--loglevel", "WARNING"]
 
 
 def _wait_workers(runner: Any, n: int, procs: list[subprocess.Popen[bytes]]) -> None:

@@ -1,123 +1,100 @@
-"""SLA verdicts, following seed 004's KPIs.
+"""The one place a bench verdict is decided.
 
-Per query: the p95 latency must be under the query's SLA target (latency = service time in a
-closed loop, measured from the intended start in an open loop). A p95 needs at least 20
-samples (Rally's rule); fewer make the query inconclusive, which is not a pass.
-Overall: "95% of critical queries under SLA targets" — the share of all critical requests that
-finished under their own SLA must reach 95%; and "more than 90% of queries using appropriate
-indexes" (see indexcheck). Errors are failures: a query with errors does not pass.
+Per operation (in this order):
+- not-run: the server lacks a capability it needs, or a write guard applies;
+- fail: any error, or the p95 latency over the SLA (latency = service time in a closed loop,
+  from the intended start in an open loop), or a collection scan although a documented index
+  could serve it (the index exists but the plan does not use it);
+- inconclusive: fewer than `min_samples` samples (a p95 needs at least 20, Rally's rule);
+- vacuous: more than half of the requests returned or touched no document — its parameters do
+  not hit data, so its latency says nothing; never a pass;
+- pass.
+Per run, the system's own targets (`System.targets`, neutral by default): the share of all
+critical requests finishing under their own SLA, and the share of critical queries using an
+index. A statistically significant regression against a baseline fails the run.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
-
 from harness.bench.indexcheck import IndexFinding
-from harness.bench.indexcheck import kpi as index_kpi
-from harness.bench.queries import Critical
-from harness.bench.recorder import MIN_SAMPLES, QueryStats, count_at_or_below, summary
-from harness.errors import EXIT_BREACH, EXIT_OK
+from harness.bench.record import Kpi, Latency, QueryResult, Regression, Verdict
+from harness.bench.recorder import MIN_SAMPLES, QueryStats, count_at_or_below, encode, summary
+from harness.spec import Targets
+from harness.workload import Operation
 
-SLA_SHARE_TARGET = 0.95  # seed 004: "95% of critical queries under SLA targets"
 P95_MIN = MIN_SAMPLES[95.0]
+VACUOUS_SHARE = 0.5  # more than this share of requests touching nothing: vacuous
 
 
-@dataclass
-class QueryVerdict:
-    spec: Critical
-    status: str  # pass | fail | inconclusive | not-run
-    reason: str
-    service: dict[str, Any]
-    latency: dict[str, Any]
-    errors: int
-    under_sla: int
-    error_samples: list[str] = field(default_factory=list)
-    index: IndexFinding | None = None
-
-    @property
-    def count(self) -> int:
-        return int(self.latency["count"])
-
-    def as_dict(self) -> dict[str, Any]:
-        return {**self.spec.as_dict(), "status": self.status, "reason": self.reason, "count": self.count,
-                "errors": self.errors, "under_sla": self.under_sla,
-                "under_sla_share": round(self.under_sla / self.count, 4) if self.count else None,
-                "service": self.service, "latency": self.latency, "error_samples": self.error_samples,
-                "index": self.index.as_dict() if self.index else None}
+def latency(hist: object) -> Latency:
+    return Latency(**summary(hist))  # type: ignore[arg-type]
 
 
-def judge_query(spec: Critical, stats: QueryStats, skip_reason: str | None = None,
-                index: IndexFinding | None = None) -> QueryVerdict:
-    svc, lat = summary(stats.service), summary(stats.latency)
-    under = count_at_or_below(stats.latency, spec.sla_ms * 1000.0) if lat["count"] else 0
-    v = QueryVerdict(spec, "pass", "", svc, lat, stats.errors, under, list(stats.error_samples), index)
-    p95 = lat["p95_ms"]
+def judge_query(op: Operation, kinds: list[str], stats: QueryStats, skip_reason: str | None,
+                index: IndexFinding | None, min_samples: int = P95_MIN) -> QueryResult:
+    svc, lat = latency(stats.service), latency(stats.latency)
+    under = count_at_or_below(stats.latency, op.sla_ms * 1000.0) if lat.count else 0
+    writes = any(k in ("insert", "update", "delete") for k in kinds)
+    q = QueryResult(op.name, kinds, writes, op.description, op.sla_ms, op.sla_source, int(op.weight or 0), op.freq,
+                    op.note, list(op.needs), "pass", "", stats.errors, stats.empty, under, svc, lat,
+                    list(stats.error_samples), index, encode(stats.service), encode(stats.latency))
+    need = max(P95_MIN, min_samples)
+    p95 = lat.p95_ms
     if skip_reason:
-        v.status, v.reason = "not-run", skip_reason
+        q.status, q.reason = "not-run", skip_reason
     elif stats.errors:
-        v.status = "fail"
-        v.reason = f"{stats.errors} error(s): {(stats.error_samples or ['?'])[0]}"
-    elif lat["count"] < P95_MIN:
-        v.status = "inconclusive"
-        v.reason = f"{lat['count']} sample(s): a p95 needs at least {P95_MIN}; run longer"
-    elif p95 is not None and p95 > spec.sla_ms:
-        v.status, v.reason = "fail", f"p95 {p95:g} ms > SLA {spec.sla_ms:g} ms"
+        q.status, q.reason = "fail", f"{stats.errors} error(s): {(stats.error_samples or ['?'])[0]}"
+    elif lat.count < need:
+        q.status, q.reason = "inconclusive", f"{lat.count} sample(s), {need} needed; run longer"
+    elif stats.empty > VACUOUS_SHARE * lat.count:
+        q.status = "vacuous"
+        q.reason = (f"{stats.empty} of {lat.count} requests {'touched' if writes else 'returned'} no document: "
+                    "its parameters do not hit the data")
+    elif p95 is not None and p95 > op.sla_ms:
+        q.status, q.reason = "fail", f"p95 {p95:g} ms > SLA {op.sla_ms:g} ms"
+    elif index is not None and index.status == "collscan" and index.documented_index:
+        q.status = "fail"
+        q.reason = f"p95 {p95:g} ms ≤ SLA {op.sla_ms:g} ms but {index.documented_index} is not used"
     else:
-        v.reason = f"p95 {p95:g} ms ≤ SLA {spec.sla_ms:g} ms"
-    return v
+        q.reason = f"p95 {p95:g} ms ≤ SLA {op.sla_ms:g} ms"
+    return q
 
 
-@dataclass
-class RunVerdict:
-    queries: list[QueryVerdict]
-    sla_share: float | None
-    index: dict[str, Any]
-    reasons: list[str]
-    check_index: bool = True
-
-    @property
-    def passed(self) -> bool:
-        return not self.reasons
-
-    @property
-    def exit_code(self) -> int:
-        return EXIT_OK if self.passed else EXIT_BREACH
-
-    @property
-    def status(self) -> str:
-        return "pass" if self.passed else "fail"
-
-    def as_dict(self) -> dict[str, Any]:
-        run = [q for q in self.queries if q.status != "not-run"]
-        return {"status": self.status, "exit_code": self.exit_code, "reasons": self.reasons,
-                "sla": {"target_share": SLA_SHARE_TARGET, "share_under_sla": self.sla_share,
-                        "queries_passed": sum(q.status == "pass" for q in run), "queries_run": len(run),
-                        "queries_not_run": [q.spec.name for q in self.queries if q.status == "not-run"]},
-                "index": self.index}
-
-
-def judge_run(verdicts: list[QueryVerdict], findings: list[IndexFinding] | None) -> RunVerdict:
+def judge_run(queries: list[QueryResult], targets: Targets, index_checked: bool,
+              regressions: list[Regression] | None = None, baseline: str | None = None) -> Verdict:
     reasons: list[str] = []
-    run = [q for q in verdicts if q.status != "not-run"]
-    total = sum(q.count + q.errors for q in run)
-    under = sum(q.under_sla for q in run)
-    share = under / total if total else None
+    run = [q for q in queries if q.status != "not-run"]
     for q in run:
         if q.status == "fail":
-            reasons.append(f"{q.spec.name}: {q.reason}")
+            reasons.append(f"{q.name}: {q.reason}")
+        elif q.status == "vacuous":
+            reasons.append(f"{q.name}: vacuous ({q.reason})")
         elif q.status == "inconclusive":
-            reasons.append(f"{q.spec.name}: inconclusive ({q.reason})")
-    if share is None:
+            reasons.append(f"{q.name}: inconclusive ({q.reason})")
+    if not run:
         reasons.append("no critical query ran")
-    elif share < SLA_SHARE_TARGET:
-        reasons.append(f"only {share:.1%} of critical requests finished under their SLA (target "
-                       f"{SLA_SHARE_TARGET:.0%})")
-    idx = index_kpi(findings) if findings is not None else {"checked": False}
-    if findings is not None:
-        idx["checked"] = True
-        if idx["passed"] is False:
-            bad = [f.query for f in findings if f.counted and f.status != "ok"]
-            reasons.append(f"index check: {idx['using_index']} of {idx['queries_counted']} queries use an index "
-                           f"(target > {idx['target']:.0%}); not: {', '.join(bad)}")
-    return RunVerdict(verdicts, share, idx, reasons, findings is not None)
+    total = sum(q.count + q.errors for q in run)
+    share = sum(q.under_sla for q in run) / total if total else None
+    sla = Kpi("share of critical requests under their SLA", targets.sla_share, share, None, targets.source)
+    if targets.sla_share is not None and share is not None:
+        sla.passed = share >= targets.sla_share
+        if not sla.passed:
+            reasons.append(f"only {share:.1%} of critical requests finished under their SLA (target "
+                           f"{targets.sla_share:.0%}, {targets.source})")
+    counted = [q for q in queries if q.index is not None and q.index.counted]
+    using = [q for q in counted if q.index is not None and q.index.status == "ok"]
+    ishare = len(using) / len(counted) if counted and index_checked else None
+    idx = Kpi("share of critical queries using an index", targets.index_share, ishare, None, targets.source,
+              f"{len(using)} of {len(counted)}" if counted else "")
+    if index_checked and targets.index_share is not None and ishare is not None:
+        idx.passed = ishare > targets.index_share
+        if not idx.passed:
+            bad = [q.name for q in counted if q not in using]
+            reasons.append(f"index check: {len(using)} of {len(counted)} queries use an index (target > "
+                           f"{targets.index_share:.0%}, {targets.source}); not: {', '.join(bad)}")
+    regs = list(regressions or [])
+    reasons += [r.message(baseline or "?") for r in regs]
+    return Verdict("fail" if reasons else "pass", reasons, sla, idx, index_checked,
+                   sum(q.status == "pass" for q in run), len(run), [q.name for q in queries if q.status == "not-run"],
+                   [q.name for q in run if q.status == "inconclusive"], [q.name for q in run if q.status == "vacuous"],
+                   regs, baseline)

@@ -1,16 +1,16 @@
 """One indexed point read: the smallest workload, used by the bench tests and the overhead benchmark."""
 
-from harness.bench import MongoUser, critical, find
+from harness.workload import Operation, Params, Workload, find
 
 
-class PointRead(MongoUser):
-    system = "masterx"
+def sample(p: Params) -> None:
+    p.values("users", "users", ["email"])
 
-    @classmethod
-    def sample(cls, p):
-        p.values("users", "users", ["email"])
 
-    @critical(sla_ms=50, freq="high")
-    def login(self, p):
-        """one indexed point read"""
-        return find("users", {"email": p.pick("users")["email"]}, limit=1)
+def login(p: Params):
+    """one indexed point read"""
+    return find("users", {"email": p.pick("users")["email"]}, limit=1)
+
+
+WORKLOAD = Workload(system="masterx", sample=sample, operations=[Operation(login, sla_ms=50, freq="high")])
+PointRead = WORKLOAD.locust_user()
