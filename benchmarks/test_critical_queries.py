@@ -1,34 +1,31 @@
-"""pytest-benchmark suite: every system's critical queries, one benchmark each.
+"""pytest-benchmark suite: every system's operations (reads and writes), one benchmark each.
 
     pytest benchmarks/test_critical_queries.py --benchmark-autosave          # record a baseline
     pytest benchmarks/test_critical_queries.py --benchmark-compare \\
         --benchmark-compare-fail=median:25%                                   # gate on it
 
-Uses MONGODB_URI when set (with BENCH_DB_PREFIX-less system databases already loaded by
-`harness load`), else starts its own nx-27017 and loads each system at scale 0.02.
-The SLA verdicts live in `harness bench`; this suite gives pytest-benchmark's statistics
-and its --benchmark-compare-fail gate over the same query builders.
+Uses MONGODB_URI when set (with the systems' databases already loaded by `harness load`), else
+starts its own embedded server (DocumentDB when built, else nx-27017) and loads each system at
+scale 0.02. The SLA verdicts live in `harness bench`; this suite gives pytest-benchmark's
+statistics and its --benchmark-compare-fail gate over the same workload objects, in-process
+(no Locust, no gevent). Writes run only on databases `harness load` generated.
 """
 
 from __future__ import annotations
 
-from gevent import monkey
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
 
-monkey.patch_all()  # the workloads import Locust; patch before pymongo is imported
+import pytest
 
-import os  # noqa: E402
-import subprocess  # noqa: E402
-import sys  # noqa: E402
-import tempfile  # noqa: E402
-from pathlib import Path  # noqa: E402
-
-import pytest  # noqa: E402
-
-from harness.bench import session  # noqa: E402
-from harness.bench.queries import as_ops, criticals, execute  # noqa: E402
-from harness.bench.user import unsupported  # noqa: E402
-from harness.servers import connect, embedded  # noqa: E402
-from harness.spec import load_system, system_names  # noqa: E402
+from harness.bench.prepare import capability_skips, prepare_in_process
+from harness.servers import connect, embedded
+from harness.servers.documentdb import build as documentdb_build
+from harness.spec import load_system, system_names
+from harness.workload import load_workload
 
 REPO = Path(__file__).resolve().parent.parent
 SYSTEMS = [s for s in ("masterx", "zygotrix", "bmd", "medical_twin", "doit") if s in system_names()]
@@ -39,7 +36,8 @@ def target():
     uri = os.environ.get("MONGODB_URI")
     state = None
     if not uri:
-        state = embedded.launch("nx-27017", Path(tempfile.mkdtemp(prefix="bench-queries-")))
+        backend = "documentdb" if documentdb_build() is not None else "nx-27017"
+        state = embedded.launch(backend, Path(tempfile.mkdtemp(prefix="bench-queries-")))
         uri = state["uri"]
         for system in SYSTEMS:
             res = subprocess.run([sys.executable, "-m", "harness", "load", system, "--uri", uri, "--scale", "0.02",
@@ -52,24 +50,27 @@ def target():
         embedded.terminate(state)
 
 
-CASES = []
-for _system in SYSTEMS:
-    _cls, _ = session.load_workload(_system)
-    CASES += [pytest.param(_system, spec.name, id=f"{_system}.{spec.name}") for spec in criticals(_cls)]
+_PREPARED: dict[str, object] = {}
+CASES = [pytest.param(system, op.name, id=f"{system}.{op.name}")
+         for system in SYSTEMS for op in load_workload(system).operations]
 
 
-@pytest.mark.parametrize(("system", "query"), CASES)
-def test_critical_query(benchmark, target, system: str, query: str) -> None:
-    cls, _ = session.load_workload(system)
-    spec = next(s for s in criticals(cls) if s.name == query)
-    reason = unsupported([spec], target.caps).get(query)
+@pytest.mark.parametrize(("system", "operation"), CASES)
+def test_operation(benchmark, target, system: str, operation: str) -> None:
+    workload = load_workload(system)
+    op = workload.operation(operation)
+    reason = capability_skips(workload, target.caps).get(operation)
     if reason:
         pytest.skip(reason)
     db = target.client()[load_system(system).database]
-    params = cls.shared_params(db, seed=1)
-    skip = session.preflight([spec], params, {})
-    if skip:
-        pytest.skip(skip[query])
-    benchmark.extra_info.update({"sla_ms": spec.sla_ms, "sla_source": spec.sla_source, "server": target.caps.server})
-    returned = benchmark(lambda: execute(db, as_ops(spec.build(None, params))))
+    if system not in _PREPARED:
+        _PREPARED[system] = prepare_in_process(workload, db, seed=1, caps=target.caps, warmup=1)
+    prep = _PREPARED[system]
+    if operation in prep.skip:  # type: ignore[attr-defined]
+        pytest.skip(prep.skip[operation])  # type: ignore[attr-defined]
+    benchmark.extra_info.update({"sla_ms": op.sla_ms, "sla_source": op.sla_source, "server": target.caps.server,
+                                 "writes": op.writes})
+    params = prep.params  # type: ignore[attr-defined]
+    returned = benchmark.pedantic(lambda ops: sum(o.run(db) for o in ops),
+                                  setup=lambda: ((op.ops(params),), {}), rounds=50, warmup_rounds=2)
     assert returned >= 0

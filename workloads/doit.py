@@ -96,7 +96,8 @@ WORKLOAD = Workload(system="doit", sample=sample, operations=[
     Operation(goal_list_page, sla_ms=100, freq="very high",
               note="assumed; the seed's optimised query: projection {id, title, progress}, sort created_at -1, "
                    "limit 20 (user_id_created_index)"),
-    Operation(goals_of_user, sla_ms=150, freq="medium", note="assumed; the seed's 'all goals for a user' (user_id_index)"),
+    Operation(goals_of_user, sla_ms=150, freq="medium",
+              note="assumed; the seed's 'all goals for a user' (user_id_index)"),
     Operation(goal_by_id, sla_ms=50, freq="very high", note="assumed; unique id_index"),
     Operation(user_groups, sla_ms=100, freq="high",
               note="assumed; the seed's 'groups a user is a member of' — the seed documents no index on members"),

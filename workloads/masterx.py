@@ -115,15 +115,14 @@ def session_started(p: Params):
     now = p.now()
     doc = p.fresh("new_sessions", user_id=p.pick("users")["user_id"], session_id=p.uuid(), started_at=now,
                   ended_at=now + timedelta(minutes=30))
-    p.remember("learning_sessions", doc["session_id"])
     return insert_one("learning_sessions", doc)
 
 
 def interaction_appended(p: Params):
     """an AI interaction appended to a recent session (the chat loop)"""
-    sid = p.recent("learning_sessions") or p.pick("sessions")["session_id"]
     item = p.fresh("interactions", interaction_id=p.uuid(), timestamp=p.now())
-    return push("learning_sessions", {"session_id": sid}, "interactions", item)
+    return push("learning_sessions", {"session_id": p.pick("sessions")["session_id"]}, "interactions", item,
+                keep_last=200)
 
 
 def mastery_review_recorded(p: Params):
@@ -170,8 +169,8 @@ WORKLOAD = Workload(system="masterx", sample=sample, operations=[
     Operation(session_started, sla_ms=50, freq="high",
               note="assumed: a single-document insert, at seed 004's point-read SLA (50 ms)"),
     Operation(interaction_appended, sla_ms=50, freq="very high",
-              note="assumed: $push by the unique session_id index, at the point-read SLA; sessions this run "
-                   "started, else sessions of the last 30 days"),
+              note="assumed: $push by the unique session_id index, at the point-read SLA, onto sessions of the "
+                   "last 30 days; a session keeps its last 200 interactions ($slice)"),
     Operation(mastery_review_recorded, sla_ms=100, freq="high",
               note="assumed: one update by (user_id, concept) — the {user_id, subject} index narrows it; review "
                    "history kept to its last 50 entries ($push with $slice)"),

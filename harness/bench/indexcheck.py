@@ -9,6 +9,9 @@ the same filter: explaining never writes). Statuses:
   an index on `id`): a server limit, reported and left out of the KPI;
 - not-run: the server lacks a capability the query needs ($text, $lookup), left out too;
 - not-applicable: nothing to look up (an insert);
+- small-collection: scanned although a documented index exists, on a collection of at most
+  SMALL_COLLECTION documents, which PostgreSQL's cost-based planner (DocumentDB) reads
+  sequentially by choice; reported, left out of the KPI, not a failure;
 - error: explain failed.
 A collection scan where a documented index could serve the filter names that index
 (`documented_index`): the verdict fails the query. The run's index KPI is the system's target.
@@ -27,9 +30,10 @@ from harness.explain import PlanSummary, summarize
 from harness.indexes import unsupported_reason
 from harness.servers.capabilities import Capabilities
 from harness.spec import System
-from harness.workload import Aggregate, Find, Op, filter_fields
+from harness.workload import Aggregate, Find, Op, as_ops, filter_fields
 
 COUNTED = ("ok", "collscan", "unknown", "error")
+SMALL_COLLECTION = 100
 EXAMINED_FACTOR = 10  # warn when a query examines this many documents per document returned …
 EXAMINED_FLOOR = 100  # … and more than this many in all
 
@@ -124,7 +128,7 @@ def check_query(db: Database, name: str, ops: Any, caps: Capabilities, system: S
         return IndexFinding(name, "not-run", detail=skip_reason)
     finding = IndexFinding(name, "ok")
     notes: list[str] = []
-    lookups = [op for op in ops if op.as_find() is not None]
+    lookups = [op for op in as_ops(ops) if op.as_find() is not None]
     if not lookups:
         return IndexFinding(name, "not-applicable", detail="nothing to look up (insert)")
     for op in lookups:
@@ -132,7 +136,7 @@ def check_query(db: Database, name: str, ops: Any, caps: Capabilities, system: S
             summary, how = _explain(db, op)
             returned = summary.returned if summary.returned is not None or op.write else op.run(db)
         except PyMongoError as exc:
-            return IndexFinding(spec.name, "error", detail=f"explain failed: {exc}"[:300])
+            return IndexFinding(name, "error", detail=f"explain failed: {exc}"[:300])
         if how:
             notes.append(f"{op.collection}: {how}")
         finding.format = summary.format
@@ -148,11 +152,16 @@ def check_query(db: Database, name: str, ops: Any, caps: Capabilities, system: S
             notes.append(f"{op.collection}: explain format not understood — not counted as using an index")
         elif summary.collection_scan or not summary.indexes:
             reason = _not_honoured(op, system, caps)
-            if finding.status == "ok":
-                finding.status = "not-honoured" if reason else "collscan"
             find = op.as_find()
             fields = ", ".join(_filter_fields(find.filter)) if find else "(no $match)"
             documented = "" if reason else _documented(op, system, find)
+            small = bool(documented) and db[op.collection].estimated_document_count() <= SMALL_COLLECTION
+            if finding.status in ("ok", "small-collection"):
+                finding.status = "not-honoured" if reason else "small-collection" if small else "collscan"
+            if small:
+                notes.append(f"{op.collection}: read sequentially by the planner ({documented} exists; the "
+                             f"collection holds at most {SMALL_COLLECTION} documents)")
+                continue
             if documented and not finding.documented_index:
                 finding.documented_index = documented
             why = (f"{documented} exists but the server's plan does not use it" if documented

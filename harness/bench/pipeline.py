@@ -185,5 +185,7 @@ def finish_locust(environment: Any, recorder: Recorder) -> BenchRun | None:
                              option(environment, "bench_seed"), int(option(environment, "warmup", 10)),
                              stats.num_requests, stats.num_failures, "locust stopped")
     started = datetime.fromtimestamp(stats.start_time, UTC).isoformat(timespec="seconds") if stats.start_time else ""
-    elapsed = max(0.0, (stats.last_request_timestamp or stats.start_time) - stats.start_time) if stats.start_time else 0.0
+    elapsed = 0.0
+    if stats.start_time:
+        elapsed = max(0.0, (stats.last_request_timestamp or stats.start_time) - stats.start_time)
     return conclude(session, recorder, caps.server, caps.kind, uri, config, started, elapsed)

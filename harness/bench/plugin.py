@@ -127,6 +127,52 @@ def _options(parser: Any) -> None:
 @events.init.add_listener
 def _on_init(environment: Any, **_: Any) -> None:
     attach(environment, cli=True)
+    web = getattr(environment, "web_ui", None)
+    if web is not None and not isinstance(environment.runner, WorkerRunner):
+        _web_pages(environment, web)
+
+
+def live_verdicts(environment: Any) -> list[dict[str, Any]]:
+    """Each operation's SLA and live verdict (the one verdict function on what is recorded)."""
+    from harness.bench.verdict import judge_query
+
+    st = state(environment)
+    out = []
+    for cls in environment.user_classes:
+        workload = getattr(cls, "workload", None)
+        if workload is None or st is None:
+            continue
+        for op in workload.operations:
+            q = judge_query(op, [], st.recorder.get(op.name), None, None, live=True)
+            out.append({"operation": op.name, "writes": op.writes, "sla_ms": op.sla_ms, "sla_source": op.sla_source,
+                        "count": q.count, "errors": q.errors, "empty": q.empty, "p95_ms": q.latency.p95_ms,
+                        "verdict": q.status, "reason": q.reason})
+    return out
+
+
+def _web_pages(environment: Any, web: Any) -> None:
+    """`/harness` (HTML) and `/harness.json` on Locust's web UI: SLA and live verdict per operation."""
+    import html
+
+    @web.app.route("/harness.json")
+    def harness_json() -> Any:
+        from flask import jsonify
+
+        return jsonify(live_verdicts(environment))
+
+    def row(v: dict[str, Any]) -> str:
+        p95 = "—" if v["p95_ms"] is None else f"{v['p95_ms']:g}"
+        cells = [v["operation"] + (" (writes)" if v["writes"] else ""), f"{v['sla_ms']:g} ms ({v['sla_source']})",
+                 str(v["count"]), p95, v["verdict"], v["reason"]]
+        return "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in cells) + "</tr>"
+
+    @web.app.route("/harness")
+    def harness_page() -> str:
+        rows = "".join(row(v) for v in live_verdicts(environment))
+        return ("<!doctype html><meta http-equiv='refresh' content='3'><title>SLA harness</title>"
+                "<h1>SLA harness: live verdict per operation</h1><table border=1 cellpadding=4>"
+                "<tr><th>operation</th><th>SLA (p95)</th><th>count</th><th>p95 ms</th><th>verdict</th>"
+                f"<th>why</th></tr>{rows}</table>")
 
 
 def _cli_verdict(environment: Any, **_: Any) -> None:

@@ -14,6 +14,7 @@ Nothing here imports Locust.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 
 from pymongo.database import Database
@@ -80,13 +81,20 @@ def prepare_in_process(workload: Workload, db: Database, *, seed: int | None = N
     return prep
 
 
+WARMUP_BUDGET_S = 1.0  # per operation: a slow operation is warmed fewer times (at least once)
+
+
 def warm(prep: Prepared) -> None:
-    """Run each operation `prep.warmup` times untimed; the first run is the preflight."""
+    """Run each operation `prep.warmup` times untimed (within WARMUP_BUDGET_S each, at least
+    once); the first run is the preflight."""
     for op in prep.workload.operations:
         if op.name in prep.skip:
             continue
         empty = 0
+        deadline = time.perf_counter() + WARMUP_BUDGET_S
         for n in range(prep.warmup):
+            if n and time.perf_counter() > deadline:
+                break
             try:
                 rows = sum(o.run(prep.db) for o in op.ops(prep.params))
             except OperationFailure as exc:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from harness.bench.indexcheck import IndexFinding
 from harness.bench.record import Kpi, Latency, QueryResult, Regression, Verdict
-from harness.bench.recorder import MIN_SAMPLES, QueryStats, count_at_or_below, encode, summary
+from harness.bench.recorder import MIN_SAMPLES, QueryStats, count_at_or_below, encode, percentile_ms, summary
 from harness.spec import Targets
 from harness.workload import Operation
 
@@ -30,14 +30,26 @@ def latency(hist: object) -> Latency:
     return Latency(**summary(hist))  # type: ignore[arg-type]
 
 
+def _p95_only(hist: object) -> Latency:
+    n = hist.get_total_count()  # type: ignore[attr-defined]
+    return Latency(n, None, None, None, percentile_ms(hist, 95.0), None, None, None)  # type: ignore[arg-type]
+
+
 def judge_query(op: Operation, kinds: list[str], stats: QueryStats, skip_reason: str | None,
-                index: IndexFinding | None, min_samples: int = P95_MIN) -> QueryResult:
-    svc, lat = latency(stats.service), latency(stats.latency)
-    under = count_at_or_below(stats.latency, op.sla_ms * 1000.0) if lat.count else 0
+                index: IndexFinding | None, min_samples: int = P95_MIN, live: bool = False) -> QueryResult:
+    """The verdict of one operation. `live` (a scrape, a web page during the run) computes only
+    what the status needs — the p95 — and leaves the count under SLA and the histograms out."""
+    if live:
+        svc, lat = _p95_only(stats.service), _p95_only(stats.latency)
+        under, hdr = 0, ("", "")
+    else:
+        svc, lat = latency(stats.service), latency(stats.latency)
+        under = count_at_or_below(stats.latency, op.sla_ms * 1000.0) if lat.count else 0
+        hdr = (encode(stats.service), encode(stats.latency))
     writes = any(k in ("insert", "update", "delete") for k in kinds)
     q = QueryResult(op.name, kinds, writes, op.description, op.sla_ms, op.sla_source, int(op.weight or 0), op.freq,
                     op.note, list(op.needs), "pass", "", stats.errors, stats.empty, under, svc, lat,
-                    list(stats.error_samples), index, encode(stats.service), encode(stats.latency))
+                    list(stats.error_samples), index, *hdr)
     need = max(P95_MIN, min_samples)
     p95 = lat.p95_ms
     if skip_reason:
