@@ -16,7 +16,7 @@ from harness.workload import Operation, Params, Workload, find, push, update_one
 def sample(p: Params) -> None:
     p.values("users", "users", ["id", "phone_number"])
     p.values("goal_users", "goals", ["user_id", "id"])
-    p.values("verified_goals", "goals", ["id"], {"verification_stats": {"$exists": True}})
+    p.values("verified_goals", "goals", ["id"], {"verification_stats.total_tests": {"$exists": True}})
     p.values("members", "groups", ["members", "category", "subcategory", "id"])
     p.templates("chat", "goals", "messages")
     p.templates("tests", "goals", "daily_verifications")
@@ -76,7 +76,8 @@ def daily_verification_recorded(p: Params):
     """today's verification test pushed onto a goal, its stats counted"""
     test = p.fresh("tests", test_id=p.uuid(), date=p.as_of.date().isoformat(), completed_at=p.now())
     passed = bool(test.get("passed"))
-    return update_one("goals", {"id": p.pick("verified_goals")["id"]}, {
+    goal = {"id": p.pick("verified_goals")["id"], "verification_stats.total_tests": {"$exists": True}}
+    return update_one("goals", goal, {
         "$push": {"daily_verifications": test},
         "$inc": {"verification_stats.total_tests": 1, "verification_stats.passed": int(passed),
                  "verification_stats.failed": int(not passed)},

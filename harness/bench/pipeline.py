@@ -135,7 +135,7 @@ def conclude(session: Session, recorder: Recorder, server: str, server_kind: str
 
 def run_bench(req: BenchRequest, server: Any, on_state: Any = None, progress: Any = None) -> tuple[Session, BenchRun]:
     """Prepare, run and conclude one bench (the `harness bench` path)."""
-    from harness.bench.runner import RunConfig, run
+    from harness.bench.runner import RunConfig, RunOutcome, run
 
     db = server.client()[req.database]
     session = open_session(load_workload(req.system, req.workload_path), server.caps, db, req.seed, req.sla,
@@ -144,16 +144,20 @@ def run_bench(req: BenchRequest, server: Any, on_state: Any = None, progress: An
         progress(session)
     cfg = RunConfig(uri=req.uri, database=req.database, users=req.users, spawn_rate=req.spawn_rate,
                     duration_s=req.duration_s, requests=req.requests,
-                    min_samples=req.min_samples if req.extends else None,
-                    min_duration_s=req.min_duration_s, max_duration_s=req.max_duration_s, rate=req.rate,
+                    min_samples=req.min_samples if req.extends else None, min_duration_s=req.min_duration_s,
+                    max_duration_s=req.max_duration_s, rate=req.rate,
                     workers=req.workers, expect_workers=req.expect_workers, master_port=req.master_port,
                     seed=req.seed, skip=session.skip, workload_path=session.workload.path,
                     allow_writes=req.allow_writes, warmup=req.warmup, names=session.runnable(),
                     think_time=req.think_time)
-    outcome = run(cfg, session, on_state=on_state)
+    if session.runnable():
+        outcome = run(cfg, session, on_state=on_state)
+    else:  # nothing can run here: no load at all, every operation reported as not run
+        outcome = RunOutcome(Recorder(), datetime.now(UTC).isoformat(timespec="seconds"), 0.0, 0, 0,
+                             "no operation can run")
     config = RunConfigRecord(req.mode, req.rate, req.users, req.spawn_rate or req.users, req.duration_s,
                              req.min_samples if req.extends else None,
-                             req.max_duration_s if req.extends else None, req.requests,
+                             req.max_duration_s if req.duration_s is None else None, req.requests,
                              req.workers + req.expect_workers, "harness", req.seed, session.prep.warmup,
                              outcome.locust_requests, outcome.locust_failures, outcome.stopped_because)
     record = conclude(session, outcome.recorder, server.caps.server, server.caps.kind, req.uri, config,

@@ -151,6 +151,10 @@ def _wait_done(cfg: RunConfig, st: BenchState, t0: float, runner: Any) -> str:
                 return f"cap of {cfg.max_duration_s:g}s reached"
         elif cfg.duration_s is not None and elapsed >= cfg.duration_s:
             return f"{cfg.duration_s:g}s run time"
+        if cfg.duration_s is None and elapsed >= cfg.max_duration_s:
+            return f"cap of {cfg.max_duration_s:g}s reached"
+        if not cfg.distributed and elapsed > 5 and runner.user_count == 0:
+            raise HarnessError("every Locust user stopped during the run", "see the errors above")
         if cfg.distributed and not runner.clients:
             raise HarnessError("every Locust worker exited during the run", "see the worker output above")
 
