@@ -23,6 +23,7 @@ from typing import Any
 from pymongo.database import Database
 from pymongo.errors import BulkWriteError, DuplicateKeyError, OperationFailure, PyMongoError
 
+from harness import loadrecord
 from harness.datagen import Gen
 from harness.errors import HarnessError
 from harness.indexes import IndexStatus
@@ -31,7 +32,7 @@ from harness.servers import Server
 from harness.spec import System, load_fixture
 from harness.systems import source
 
-META = "harness_meta"
+META = loadrecord.META
 DUPLICATE_KEY = 11000
 
 
@@ -370,5 +371,4 @@ def check_scale(system: System, params: LoadParams, data_dir: Path | None) -> No
                            f"{shown} (limited by {why})", f"choose --scale {shown} or less")
 
 
-def read_meta(db: Database) -> dict[str, Any] | None:
-    return db[META].find_one({"_id": "load"})
+read_meta = loadrecord.read_meta  # the load record is a shared contract: harness.loadrecord

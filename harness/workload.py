@@ -632,8 +632,9 @@ class ShapeParams(Params):
 def data_as_of(db: Database) -> tuple[datetime, dict[str, Any] | None]:
     """The day the loaded history ends (recorded by `harness load`) and the load record."""
     from harness.datagen import utc_day
+    from harness.loadrecord import read_meta
 
-    meta = db["harness_meta"].find_one({"_id": "load"})
+    meta = read_meta(db)
     value = (meta or {}).get("as_of")
     return (value if isinstance(value, datetime) else utc_day()), meta
 

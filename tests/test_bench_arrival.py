@@ -19,8 +19,8 @@ from pathlib import Path
 
 import pytest
 
+from harness.ports import free_port
 from harness.servers import embedded
-from harness.servers.embedded import free_port
 from tests.bench_workloads import POINT_READ
 from tests.conftest import REPO, run_cli
 

@@ -10,8 +10,8 @@ import subprocess
 import sys
 import time
 
+from harness.ports import free_port
 from harness.servers import Server
-from harness.servers.embedded import free_port
 from tests.bench_workloads import POINT_READ
 
 RUN_S = 6

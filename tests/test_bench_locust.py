@@ -10,8 +10,8 @@ import sys
 import time
 import urllib.request
 
+from harness.ports import free_port
 from harness.servers import Server
-from harness.servers.embedded import free_port
 from tests.conftest import REPO
 
 GENEROUS = '''

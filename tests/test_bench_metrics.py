@@ -9,8 +9,8 @@ from collections.abc import Iterator
 
 import pytest
 
+from harness.ports import free_port
 from harness.servers import Server
-from harness.servers.embedded import free_port
 from tests import promstack
 from tests.bench_workloads import POINT_READ
 

@@ -28,7 +28,7 @@ from harness.bench.locust_user import remember, user_class
 from harness.bench.plugin import BenchState, attach
 from harness.bench.recorder import Recorder
 from harness.errors import HarnessError
-from harness.servers.embedded import free_port
+from harness.ports import free_port
 
 WORKER_READY_TIMEOUT = 60.0
 FINAL_TIMEOUT = 15.0

@@ -33,7 +33,7 @@ from pymongo.errors import PyMongoError
 from harness import indexes
 from harness.capacity.units import human
 from harness.errors import HarnessError
-from harness.load import META, read_meta
+from harness.loadrecord import META, read_meta
 from harness.servers import Capabilities
 from harness.spec import DAY, ISO, Collection, Retention, System
 

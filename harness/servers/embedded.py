@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -22,6 +21,7 @@ from pymongo import MongoClient
 from pymongo.errors import OperationFailure, PyMongoError
 
 from harness.errors import HarnessError
+from harness.ports import free_port
 from harness.servers import documentdb
 from harness.tools import find_tool, state_dir
 
@@ -31,12 +31,6 @@ PREFERENCE = BACKENDS
 
 def _state_file() -> Path:
     return state_dir() / "server.json"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _answers(uri: str, timeout_ms: int = 1500) -> bool:
