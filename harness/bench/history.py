@@ -21,7 +21,7 @@ from scipy import stats
 
 from harness import reporting
 from harness.bench.record import SCHEMA, BenchRun, QueryResult, Regression, StoredQuery, StoredRun
-from harness.bench.recorder import decode, values_and_counts
+from harness.bench.recorder import decode, percentile_ms, values_and_counts
 from harness.errors import HarnessError
 
 MAX_SAMPLES = 4000
@@ -102,15 +102,14 @@ class QueryComparison:
         return dict(vars(self))
 
 
-def _p(a: np.ndarray, q: float) -> float | None:
-    return float(np.percentile(a, q, method="inverted_cdf")) if len(a) >= (100 if q >= 99 else MIN_SAMPLES) else None
-
 
 def compare_query(name: str, enc_a: str, enc_b: str, seed: int = 1) -> QueryComparison:
     rng = np.random.default_rng(seed)
     a, b = samples(enc_a, rng), samples(enc_b, rng)
-    na, nb = decode(enc_a).get_total_count(), decode(enc_b).get_total_count()
-    out = QueryComparison(name, na, nb, _p(a, 50), _p(b, 50), _p(a, 95), _p(b, 95), _p(a, 99), _p(b, 99),
+    ha, hb = decode(enc_a), decode(enc_b)
+    na, nb = ha.get_total_count(), hb.get_total_count()
+    out = QueryComparison(name, na, nb, percentile_ms(ha, 50), percentile_ms(hb, 50), percentile_ms(ha, 95),
+                          percentile_ms(hb, 95), percentile_ms(ha, 99), percentile_ms(hb, 99),
                           None, None, None, None, "insufficient data")
     if len(a) < MIN_SAMPLES or len(b) < MIN_SAMPLES:
         return out

@@ -118,10 +118,11 @@ def _options(parser: Any) -> None:
                        help="Untimed runs of each operation per process before timing starts.")
     group.add_argument("--allow-writes", action="store_true", default=False,
                        help="Let write operations run on a database `harness load` did not generate.")
-    group.add_argument("--user-rate", type=float, default=0.0, include_in_web_ui=False,
-                       help="(internal) requests per second per user.")
-    group.add_argument("--bench-skip", default=None, include_in_web_ui=False,
-                       help="(internal) queries this server cannot run.")
+    # internal: forwarded from the master to its workers, hidden from the web UI's form
+    parser.add_argument("--user-rate", type=float, default=0.0, include_in_web_ui=False,
+                        help="(internal) requests per second per user.")
+    parser.add_argument("--bench-skip", default=None, include_in_web_ui=False,
+                        help="(internal) queries this server cannot run.")
 
 
 @events.init.add_listener
