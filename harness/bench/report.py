@@ -159,9 +159,16 @@ def text_table(columns: list[str], body: list[tuple[Any, ...]]) -> str:
 
 def terminal(run: BenchRun) -> str:
     """The verdict, the table, the KPIs and every breach reason (what a terminal shows)."""
+    table, notes = terminal_parts(run)
+    return "\n".join([table, *notes])
+
+
+def terminal_parts(run: BenchRun) -> tuple[str, list[str]]:
+    """(verdict line + table, notes: KPIs, operations not run or scanning, breaches)."""
     v = run.verdict
-    lines = [f"{run.title} — {v.status.upper()} ({run.config.mode} loop; * = assumed SLA, (w) = writes; "
-             f"stopped: {run.config.stopped_because or '—'})", text_table(COLUMNS, rows(run))]
+    table = (f"{run.title} — {v.status.upper()} ({run.config.mode} loop; * = assumed SLA, (w) = writes; "
+             f"stopped: {run.config.stopped_because or '—'})\n" + text_table(COLUMNS, rows(run)))
+    lines: list[str] = []
     sla = v.sla_kpi
     if sla.value is not None:
         target = f"target ≥ {sla.target:.0%}" if sla.target is not None else "no target"
@@ -176,4 +183,4 @@ def terminal(run: BenchRun) -> str:
         elif q.index and q.index.status == "collscan" and not q.index.documented_index:
             lines.append(f"scan: {q.name} — {q.index.detail}")
     lines += [f"breach: {r}" for r in v.reasons]
-    return "\n".join(lines)
+    return table, lines

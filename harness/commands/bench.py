@@ -154,7 +154,10 @@ def bench(system_name: str, uri: str | None, database: str | None, users: int, t
             "queries": [{k: v for k, v in q.items() if k != "hdr"} for q in data["queries"]],
             "reports": {k: str(v) for k, v in paths.items()}})
     else:
-        click.echo(report.terminal(record))
+        table, notes = report.terminal_parts(record)
+        click.echo(table)
+        for line in notes:
+            note(line)
         note("reports: " + ", ".join(str(p) for p in paths.values()))
     sys.exit(record.verdict.exit_code)
 
