@@ -71,7 +71,7 @@ class BenchCollector(Collector):
                 buckets.append(("+Inf", float(total)))
                 family.add_metric(labels, buckets, sum_seconds(h) if total else 0.0)
             sla.add_metric(labels, spec.sla_ms / 1000.0)
-            live = judge_query(spec, [], q, None, None, live=True)  # the one verdict function, on what is recorded so far
+            live = judge_query(spec, [], q, None, None, live=True)  # the one verdict function, so far
             breach.add_metric(labels, 1.0 if live.status in ("fail", "vacuous") else 0.0)
             errors.add_metric(labels, float(q.errors))
         yield from (hist, svc, sla, breach, errors)
