@@ -37,7 +37,7 @@ def parse_rate(value: str | None) -> float | None:
     return rate
 
 
-@click.command(epilog=exit_codes("an SLA, index or regression breach"))
+@click.command(epilog=exit_codes("an SLA, index, vacuous, inconclusive, target or regression finding"))
 @click.argument("system_name", metavar="SYSTEM")
 @click.option("--uri", envvar="MONGODB_URI", default=None, show_envvar=True,
               help="MongoDB URI; without it the embedded default server is used.")
@@ -162,7 +162,7 @@ def bench(system_name: str, uri: str | None, database: str | None, users: int, t
     sys.exit(record.verdict.exit_code)
 
 
-@click.command("bench-worker")
+@click.command("bench-worker", epilog=exit_codes(None) + " The verdict is the master's.")
 @click.argument("master", metavar="HOST:PORT")
 def bench_worker(master: str) -> None:
     """Join a `harness bench --expect-workers N` run as a Locust worker (the workload file is
@@ -201,7 +201,7 @@ def _system_db(name: str) -> str:
     return load_system(name).database
 
 
-@click.command(epilog=exit_codes("run B regressed significantly"))
+@click.command(epilog=exit_codes("run B regressed significantly, or there is too little data to judge"))
 @click.argument("run_a")
 @click.argument("run_b")
 @click.option("--out", default=None, type=click.Path(file_okay=False),
