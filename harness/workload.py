@@ -311,6 +311,12 @@ class Operation:
         self.description = self.description or (self.build.__doc__ or "").strip().split("\n")[0]
         self.weight = int(self.weight or FREQ_WEIGHT[self.freq])
         self.needs = tuple(self.needs)
+        from harness.servers.capabilities import DESCRIPTIONS
+
+        unknown = [n for n in self.needs if n not in DESCRIPTIONS]
+        if unknown:
+            raise HarnessError(f"operation {self.name}: unknown capability {', '.join(map(repr, unknown))} in needs=",
+                               f"use names from `harness server status`: {', '.join(sorted(DESCRIPTIONS))}")
         self.sla_ms = float(self.sla_ms)
 
     @property

@@ -157,3 +157,19 @@ def test_postgres_orphaned_by_a_killed_run_is_stopped_at_next_start(home: Path) 
     finally:
         embedded.terminate(second)
     assert not _running_under(data)
+
+
+def test_workload_naming_an_unknown_capability_is_one_line_at_load_time(cli, tmp_path: Path) -> None:
+    """A `needs=` typo fails when the workload is loaded, with the valid names, not mid-run."""
+    example = Path(__file__).resolve().parent.parent / "examples" / "systems"
+    (tmp_path / "fixtures").mkdir()
+    (tmp_path / "workloads").mkdir()
+    shutil.copy(example / "fixtures" / "foodcourt.py", tmp_path / "fixtures" / "foodcourt.py")
+    text = (example / "workloads" / "foodcourt.py").read_text()
+    text = text.replace('Operation(login, sla_ms=50,', 'Operation(login, needs=("teleportation",), sla_ms=50,')
+    assert "teleportation" in text
+    (tmp_path / "workloads" / "foodcourt.py").write_text(text)
+    result = cli("--systems-path", str(tmp_path), "bench", "foodcourt", "--uri", "mongodb://127.0.0.1:1/")
+    assert result.returncode == 2
+    line = _one_line(result)
+    assert "unknown capability 'teleportation'" in line and "text_index" in line

@@ -108,6 +108,9 @@ def bench(system_name: str, uri: str | None, database: str | None, users: int, t
     think = parse_think_time(think_time) if think_time else None
     out_path = reporting.out_dir(out)
     base = history.resolve(baseline, out_path) if baseline else None
+    from harness.workload import load_workload
+
+    load_workload(system_name, workload)  # a broken workload is bad input: say so before connecting
     server = server_from(uri, quiet=as_json)
     db_name = database or _system_db(system_name)
     req = BenchRequest(system_name, server.uri, db_name, workload, users, spawn_rate, seconds, requests_,
