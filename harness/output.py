@@ -191,7 +191,7 @@ class Progress:
             self._bar = None
         if summary or not self.tty:
             with self._lock:
-                self._line(summary or f"done: {self._status()}")
+                self._line(summary or f"done: {self._status().removesuffix(' so far')}")
         self.enabled = False
 
     def __enter__(self) -> Progress:

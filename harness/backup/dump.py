@@ -61,7 +61,8 @@ class _StderrTail(threading.Thread):
 
 
 def run(server: Server, system: System, store: Store, database: str | None = None,
-        oplog: bool | None = None, progress: Callable[[int], None] | None = None) -> Manifest:
+        oplog: bool | None = None, progress: Callable[[int], None] | None = None,
+        on_collection: Callable[[str], None] | None = None) -> Manifest:
     """Take one backup of `system` into `store`; returns the manifest (already written)."""
     mongodump = toolchain.require("mongodump")
     database = database or system.database
@@ -97,12 +98,18 @@ def run(server: Server, system: System, store: Store, database: str | None = Non
             assert proc.stdout is not None and proc.stderr is not None
             tail = _StderrTail(proc.stderr)
             sha, inspector = hashlib.sha256(), ArchiveInspector(gzip=True)
+            reported: set[str] = set()
             while chunk := proc.stdout.read(CHUNK):
                 sha.update(chunk)
                 inspector.feed(chunk)
                 writer.write(chunk)
                 if progress:
                     progress(len(chunk))
+                if on_collection:
+                    for ns in inspector.namespaces.values():
+                        if ns.eof and ns.name not in reported:
+                            reported.add(ns.name)
+                            on_collection(f"{ns.name}: {ns.digest.count:,} documents dumped")
         rc = proc.wait()
         tail.join(timeout=10)
         if rc != 0:

@@ -163,7 +163,7 @@ def _working_set_chart(plan: Plan) -> str:
 def write(plan: Plan, out: Path) -> tuple[Path, Path]:
     """Write capacity-<system>-<stamp>.json and .html into `out`."""
     base = out / f"capacity-{plan.system.name}-{stamp()}"
-    data = plan.as_dict()
+    data = {"schema": "sla-harness/capacity/1", **plan.as_dict()}
     js = write_json(base.with_suffix(".json"), data)
     html = write_html(base.with_suffix(".html"), "capacity.html.j2", title=f"Capacity plan — {plan.system.title}",
                       plan=data, human=human, charts={"growth": _growth_chart(plan),

@@ -84,7 +84,8 @@ def run(system_name: str, uri: str | None, database: str | None, store_url: str,
     t0 = time.perf_counter()
     try:
         with Progress(f"backup {system.name}", unit="bytes") as progress:
-            manifest = dump.run(server, system, store, database, oplog, progress=progress.advance)
+            manifest = dump.run(server, system, store, database, oplog, progress=progress.advance,
+                                on_collection=progress.event)
     except HarnessError:
         pushgateway.push(pushgateway.gateway_url(gateway), pushgateway.Outcome(
             "backup", system.name, False, time.perf_counter() - t0))
