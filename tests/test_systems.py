@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 from pathlib import Path
 
 import pytest
@@ -57,6 +58,24 @@ def test_lint_reports_one_line_per_finding_and_exit_1(tmp_path: Path) -> None:
         assert any(text in line and line.endswith(f"[{check}]") for line in lines), (check, lines)
     assert any("orders.restaurant_id" in line and "point at no restaurants.name" in line for line in lines)
     assert "Traceback" not in r.stderr
+
+
+def test_lint_checks_the_workload(tmp_path: Path) -> None:
+    """A workload naming another system, needing an unknown capability and filtering on a field
+    no document has: one line each."""
+    d = tmp_path / "wl"
+    shutil.copytree(EXAMPLE, d)
+    text = (EXAMPLE / "workloads" / "foodcourt.py").read_text()
+    text = (text.replace('Workload(system="foodcourt"', 'Workload(system="kiosk"')
+            .replace('index")', 'index", needs=("warp_drive",))')
+            .replace('{"email": p.pick("customers")["email"]}', '{"e_mail": p.pick("customers")["email"]}'))
+    (d / "workloads" / "foodcourt.py").write_text(text)
+    r = run_cli("--systems-path", str(d), "lint", "foodcourt")
+    assert r.returncode == 1, r.stdout + r.stderr
+    out = r.stdout
+    assert "workload names system 'kiosk', not 'foodcourt' [names]" in out
+    assert "needs='warp_drive' is not a known capability" in out
+    assert "filters or sorts on customers.e_mail, which no generated document has [field]" in out
 
 
 def test_systems_path_option_env_several_directories_and_shadowing(tmp_path: Path) -> None:
