@@ -131,6 +131,7 @@ def main() -> None:
     ap.add_argument("--db", default="bench_overhead")
     ap.add_argument("--child", choices=("raw", "raw-gevent", "harness"))
     ap.add_argument("--kind", choices=("read", "write"), default="read")
+    ap.add_argument("--kinds", default="read,write", help="which sides to measure (default both)")
     args = ap.parse_args()
     if args.child in ("raw", "raw-gevent"):
         print(json.dumps(child_raw(args.uri, args.db, args.ops, args.kind, patched=args.child == "raw-gevent")))
@@ -154,7 +155,7 @@ def main() -> None:
         if load.returncode != 0:
             raise SystemExit(load.stderr)
         verdicts = []
-        for kind in ("read", "write"):
+        for kind in args.kinds.split(","):
             ratios, gevent_ratios, worst = [], [], 0.0
             for r in range(args.rounds):  # rotate the order so drift on a shared machine hits every side
                 sides = ["raw", "raw-gevent", "harness"]
