@@ -8,12 +8,12 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-import psycopg
 import pytest
 
-from harness.servers import pgcluster
-from harness.spec import load_system
-from tests.conftest import run_cli
+psycopg = pytest.importorskip("psycopg", reason="psycopg is not installed: pip install -e '.[test]' installs it")
+from harness.servers import pgcluster  # noqa: E402
+from harness.spec import load_system  # noqa: E402
+from tests.conftest import run_cli  # noqa: E402
 
 pytestmark = pytest.mark.skipif(pgcluster.pg_build() is None,
                                 reason="PostgreSQL 15 is not installed (scripts/setup.sh installs it)")

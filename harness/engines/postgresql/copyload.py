@@ -48,7 +48,8 @@ def rows(gen: Any, make: Any, table: Table, start: int, end: int) -> list[tuple]
 
 def copy_rows(conn, table: Table, data: list[tuple]) -> None:
     cols = ", ".join(c.name for c in table.columns)
-    with conn.cursor() as cur, cur.copy(f"COPY {table.name} ({cols}) FROM STDIN") as cp:
+    with conn.cursor() as cur, cur.copy(f"COPY {table.name} ({cols}) FROM STDIN",
+                                        ) as cp:
         for r in data:
             cp.write_row(r)
 
@@ -149,8 +150,23 @@ class PgLoader:
         assert tables is not None
         counts = system.counts(params.scale)
         started = time.perf_counter()
-        with target.connect() as conn:
+        with target.connect() as conn:  # before any worker starts: a refusal leaves nothing running
             done, resumed = prepare(conn, system, params, counts, drop, resume)
+        # fork: this process holds no client threads (no pymongo client on this path, psycopg
+        # connections are opened after), and forked workers start without re-importing anything
+        ctx = mp.get_context("fork" if "fork" in mp.get_all_start_methods() else "spawn")
+        init = (str(source(system.name).fixture), system.name, params.seed, params.as_of, counts, target.uri)
+        pool = ctx.Pool(params.workers, initializer=_init_worker, initargs=init)
+        try:
+            return self._run(pool, target, system, params, counts, started, done, resumed)
+        finally:
+            pool.terminate()
+            pool.join()
+
+    def _run(self, pool, target: PgTarget, system: System, params: LoadParams, counts: dict[str, int],
+             started: float, done: dict[str, set[int]], resumed: bool) -> LoadResult:
+        tables = system.tables
+        assert tables is not None
         result = LoadResult(params, target.label, resumed=resumed)
         by_name = {t.name: CollectionResult(t.name, counts[t.name]) for t in tables.tables}
         result.collections = list(by_name.values())
@@ -162,13 +178,10 @@ class PgLoader:
                     by_name[t.name].skipped += min(size, n - start)
                 else:
                     work.append((t.name, batch, start, min(n, start + size)))
-        ctx = mp.get_context("forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn")
-        init = (str(source(system.name).fixture), system.name, params.seed, params.as_of, counts, target.uri)
         try:
-            with ctx.Pool(params.workers, initializer=_init_worker, initargs=init) as pool:
-                for name, _batch, inserted, busy in pool.imap_unordered(_run_batch, work, chunksize=1):
-                    by_name[name].inserted += inserted
-                    by_name[name].seconds += busy
+            for name, _batch, inserted, busy in pool.imap_unordered(_run_batch, work, chunksize=1):
+                by_name[name].inserted += inserted
+                by_name[name].seconds += busy
         except KeyboardInterrupt:
             raise HarnessError(f"load of {params.database} interrupted",
                                "rerun the same command with --resume to finish it") from None
