@@ -110,9 +110,9 @@ def bench(system_name: str, uri: str | None, database: str | None, users: int, t
     base = history.resolve(baseline, out_path) if baseline else None
     from harness.workload import load_workload
 
+    db_name = database or _system_db(system_name)  # an unknown system first, then its workload
     load_workload(system_name, workload)  # a broken workload is bad input: say so before connecting
     server = server_from(uri, quiet=as_json)
-    db_name = database or _system_db(system_name)
     req = BenchRequest(system_name, server.uri, db_name, workload, users, spawn_rate, seconds, requests_,
                        min_samples, min(10.0, cap), cap, rate_value, workers, expect_workers, master_port,
                        seed, list(sla), not no_index_check, allow_writes, warmup, think, base)
