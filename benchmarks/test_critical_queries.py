@@ -24,11 +24,12 @@ import pytest
 from harness.bench.prepare import capability_skips, prepare_in_process
 from harness.servers import connect, embedded
 from harness.servers.documentdb import build as documentdb_build
-from harness.spec import load_system, system_names
+from harness.spec import load_system
+from harness.systems import systems_with_workloads
 from harness.workload import load_workload
 
 REPO = Path(__file__).resolve().parent.parent
-SYSTEMS = [s for s in ("masterx", "zygotrix", "bmd", "medical_twin", "doit") if s in system_names()]
+SYSTEMS = systems_with_workloads()  # every discovered system with a workload (systems path included)
 
 
 @pytest.fixture(scope="session")

@@ -12,9 +12,10 @@ import pytest
 
 from harness.servers import Server
 from harness.spec import system_names
+from harness.systems import systems_with_workloads
 from tests.bench_workloads import POINT_READ, POINT_WRITE
 
-SYSTEMS = ["masterx", "zygotrix", "bmd", "medical_twin", "doit"]
+SYSTEMS = systems_with_workloads()  # every discovered system with a workload (systems path included)
 SCALE = 0.02
 
 
