@@ -187,7 +187,9 @@ def _initdb(build_: Build, pgdata: Path, user: pwd.struct_passwd | None, log: Pa
         os.chmod(pwfile, 0o600)
         if user is not None:
             os.chown(pwfile, user.pw_uid, user.pw_gid)
-        argv += ["--auth=scram-sha-256", f"--pwfile={pwfile}", "-U", auth[0]]
+        # clients authenticate over TCP; the local socket (only the service user reaches it) is
+        # where DocumentDB's own internal connections log in
+        argv += ["--auth-host=scram-sha-256", "--auth-local=trust", f"--pwfile={pwfile}", "-U", auth[0]]
     else:
         argv += ["--auth=trust"]
     try:
@@ -236,7 +238,15 @@ def launch(port: int, data: Path, *, auth: tuple[str, str] | None = None, durabl
         raise HarnessError(f"port {port} on 127.0.0.1 is already in use", "choose another --port or omit it")
     from harness.servers import pgcluster
 
-    cluster = pgcluster.start(data, _SETTINGS, pg_bin=build_.pg_bin, auth=auth, durable=durable, timeout=timeout)
+    settings = dict(_SETTINGS)
+    if auth:
+        # DocumentDB runs some commands (dropDatabase, count estimates) over a second, internal
+        # libpq connection without a password ("host=localhost" by default): point it at a
+        # private socket directory whose connections the cluster trusts.
+        sock = _socket_dir(data, _service_user() if _is_root() else None)
+        settings["unix_socket_directories"] = str(sock)
+        settings["documentdb.localhost_connection_string"] = f"host={sock}"
+    cluster = pgcluster.start(data, settings, pg_bin=build_.pg_bin, auth=auth, durable=durable, timeout=timeout)
     pgdata, pg_port, pg_log, pg_user = cluster.pgdata, cluster.port, cluster.log, cluster.user
     ferret_log = data / "ferretdb.log"
     started = [cluster.pid]
@@ -259,6 +269,18 @@ def launch(port: int, data: Path, *, auth: tuple[str, str] | None = None, durabl
     started.append(_spawn(ferret_argv, ferret_log, None, env))
     return {"pid": started[1], "pg_pid": started[0], "pg_port": pg_port, "pg_data": str(pgdata),
             "logs": [str(ferret_log), str(pg_log)], "uri": f"mongodb://127.0.0.1:{port}/"}
+
+
+def _socket_dir(data: Path, user: pwd.struct_passwd | None) -> Path:
+    """A short, private directory for the cluster's Unix socket (socket paths are limited to
+    about 100 bytes, which a data directory under a test's tmp path can exceed)."""
+    key = hashlib.sha256(str(data.resolve()).encode()).hexdigest()[:12]
+    sock = Path("/tmp") / f".sla-harness-pg-{key}"
+    sock.mkdir(mode=0o700, exist_ok=True)
+    if user is not None:
+        os.chown(sock, user.pw_uid, user.pw_gid)
+    os.chmod(sock, 0o700)
+    return sock
 
 
 def _stop_orphan(pgdata: Path) -> None:
