@@ -145,6 +145,8 @@ def test_default_run_extends_until_every_operation_has_its_samples(server: Serve
     assert q["count"] >= 30 and q["status"] != "inconclusive"
     assert record["config"]["min_samples"] == 30 and record["config"]["warmup"] >= 1
     assert record["config"]["stopped_because"] in ("every operation has 30 samples", "cap of 60s reached")
+    # a long run says it is alive (a line every 10 s on stderr; stdout stays the JSON)
+    assert "] bench: " in res.stderr and "fewest samples" in res.stderr, res.stderr
 
 
 def test_tiny_sla_fails_with_exit_1(server: Server, loaded, cli, tmp_path) -> None:

@@ -122,7 +122,7 @@ def run(cfg: RunConfig, session: Any, on_state: Any = None) -> RunOutcome:
             _wait_workers(runner, cfg.workers + cfg.expect_workers, procs)
         t0 = time.perf_counter()
         runner.start(cfg.users, spawn_rate=cfg.spawn_rate or cfg.users)
-        why = _wait_done(cfg, st, t0, runner)
+        why = _wait_done(cfg, st, t0, runner, _Ticker(cfg, st))
         runner.stop()
         elapsed = time.perf_counter() - t0
         if cfg.distributed:
@@ -139,10 +139,34 @@ def run(cfg: RunConfig, session: Any, on_state: Any = None) -> RunOutcome:
     return RunOutcome(st.recorder, started_at, elapsed, total.num_requests, total.num_failures, why)
 
 
-def _wait_done(cfg: RunConfig, st: BenchState, t0: float, runner: Any) -> str:
+class _Ticker:
+    """A progress line on stderr every `every` seconds of a run: a CI log shows the bench is
+    alive and how close every operation is to its minimum sample count."""
+
+    def __init__(self, cfg: RunConfig, st: BenchState, every: float = 10.0) -> None:
+        self.cfg, self.st, self.every, self.next = cfg, st, every, every
+
+    def __call__(self, elapsed: float) -> None:
+        if elapsed < self.next:
+            return
+        self.next += self.every
+        from harness.output import note
+
+        line = f"[{elapsed:7.1f}s] bench: {self.st.recorder.total:,} requests"
+        if self.cfg.min_samples is not None:
+            line += (f", fewest samples {self.st.recorder.min_count(self.cfg.names)} of {self.cfg.min_samples} "
+                     f"(cap {self.cfg.max_duration_s:g}s)")
+        elif self.cfg.duration_s is not None:
+            line += f" of a {self.cfg.duration_s:g}s run"
+        note(line)
+
+
+def _wait_done(cfg: RunConfig, st: BenchState, t0: float, runner: Any, tick: Any = None) -> str:
     while True:
         gevent.sleep(POLL_S)
         elapsed = time.perf_counter() - t0
+        if tick is not None:
+            tick(elapsed)
         if cfg.requests is not None and st.recorder.total >= cfg.requests:
             return f"{cfg.requests} requests"
         if cfg.min_samples is not None:
