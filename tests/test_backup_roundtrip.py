@@ -210,7 +210,7 @@ def test_missing_tool_is_one_clear_line(server: Server, loaded, tmp_path: Path) 
     assert r.returncode == 2
     assert r.stderr.strip().splitlines() == [
         f"error: mongodump not found on PATH or in {tmp_path / 'no-tools'} — install the MongoDB Database Tools "
-        "or run scripts/setup-tools.sh"]
+        "on PATH (or into HARNESS_TOOLS_DIR); in a checkout, scripts/setup.sh builds them"]
 
 
 def test_disk_full_leaves_nothing_behind(server: Server, loaded, tmp_path: Path) -> None:

@@ -13,7 +13,8 @@ def require(name: str) -> str:
     exe = find_tool(name)
     if not exe:
         raise HarnessError(f"{name} not found on PATH or in {tools_dir()}",
-                           "install the MongoDB Database Tools or run scripts/setup-tools.sh")
+                           "install the MongoDB Database Tools on PATH (or into HARNESS_TOOLS_DIR); "
+                           "in a checkout, scripts/setup.sh builds them")
     return exe
 
 
