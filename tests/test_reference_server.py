@@ -145,6 +145,7 @@ def test_postgres_orphaned_by_a_killed_run_is_stopped_at_next_start(home: Path) 
     lock; the next start stops that orphan instead of failing on the lock."""
     import signal
 
+    from harness.processes import pid_alive
     from harness.servers import embedded
 
     data = home / "data-documentdb"
@@ -153,7 +154,7 @@ def test_postgres_orphaned_by_a_killed_run_is_stopped_at_next_start(home: Path) 
     second = embedded.launch("documentdb", data)
     try:
         assert second["pg_pid"] != first["pg_pid"]
-        assert not embedded._pid_alive(first["pg_pid"])
+        assert not pid_alive(first["pg_pid"])
     finally:
         embedded.terminate(second)
     assert not _running_under(data)

@@ -20,6 +20,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from harness.processes import pid_alive
+
 PREFIX = "harness-tool-"
 _NAMED = re.compile(rf"^{PREFIX}(\d+)-[^/]*\.yaml$")
 _OLD = re.compile(rf"^{PREFIX}[^/]*\.yaml$")
@@ -66,16 +68,6 @@ def tool_config(uri: str) -> Iterator[ToolConfig]:
         path.unlink(missing_ok=True)
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def sweep_stale(directory: str | None = None) -> list[Path]:
     """Remove config files left by killed runs (their pid is gone; earlier versions' files once
     they are older than any tool start-up). Returns what was removed."""
@@ -90,7 +82,7 @@ def sweep_stale(directory: str | None = None) -> list[Path]:
         m = _NAMED.match(path.name)
         try:
             if m:
-                stale = not _alive(int(m[1]))
+                stale = not pid_alive(int(m[1]))
             elif _OLD.match(path.name):
                 stale = now - path.stat().st_mtime > OLD_FORMAT_AGE
             else:

@@ -23,13 +23,13 @@ import shutil
 import signal
 import socket
 import subprocess
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 from harness.errors import HarnessError
+from harness.processes import stop_group
 from harness.tools import find_tool
 
 SERVICE_USER = "sla-harness"
@@ -171,7 +171,7 @@ def _spawn(argv: list[str], log: Path, user: pwd.struct_passwd | None, env: dict
 
 def _fail(message: str, log: Path, started: list[int]) -> HarnessError:
     for pid in reversed(started):
-        stop_pid(pid, signal.SIGINT)
+        stop_group(pid, signal.SIGINT)
     return HarnessError(message, f"see {log}")
 
 
@@ -294,7 +294,7 @@ def _stop_orphan(pgdata: Path) -> None:
     except OSError:
         return
     if any(arg.decode(errors="replace") == str(pgdata) for arg in cmdline):
-        stop_pid(pid, signal.SIGINT)
+        stop_group(pid, signal.SIGINT)
 
 
 def _free_port() -> int:
@@ -303,41 +303,7 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def pid_alive(pid: int | None) -> bool:
-    if not pid:
-        return False
-    try:
-        done, _ = os.waitpid(pid, os.WNOHANG)
-        if done == pid:
-            return False
-    except ChildProcessError:
-        pass
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def stop_pid(pid: int | None, first: signal.Signals = signal.SIGTERM, wait: float = 15.0) -> None:
-    """Stop a process group: `first` (PostgreSQL: SIGINT = fast shutdown), then SIGKILL."""
-    if not pid_alive(pid):
-        return
-    for sig, limit in ((first, wait), (signal.SIGKILL, 5.0)):
-        try:
-            os.killpg(pid, sig)
-        except ProcessLookupError:
-            return
-        deadline = time.time() + limit
-        while time.time() < deadline:
-            if not pid_alive(pid):
-                return
-            time.sleep(0.05)
-
-
 def terminate(state: dict[str, Any]) -> None:
     """FerretDB first (it holds PostgreSQL connections), then the cluster."""
-    stop_pid(state.get("pid"))
-    stop_pid(state.get("pg_pid"), signal.SIGINT)
+    stop_group(state.get("pid"))
+    stop_group(state.get("pg_pid"), signal.SIGINT)

@@ -22,6 +22,7 @@ from pymongo.errors import OperationFailure, PyMongoError
 
 from harness.errors import HarnessError
 from harness.ports import free_port
+from harness.processes import pid_alive, stop_group
 from harness.servers import documentdb
 from harness.tools import find_tool, state_dir
 
@@ -44,18 +45,6 @@ def _answers(uri: str, timeout_ms: int = 1500) -> bool:
         return False
     finally:
         client.close()
-
-
-def _pid_alive(pid: int | None) -> bool:
-    if not pid:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def read_state() -> dict[str, Any] | None:
@@ -211,7 +200,7 @@ def _wait_ready(state: dict[str, Any], timeout: float = 60.0) -> None:
     while time.time() < deadline:
         if _answers(state["uri"], 500):
             return
-        if state.get("pid") and not _pid_alive(state["pid"]):
+        if state.get("pid") and not pid_alive(state["pid"]):
             terminate(state)
             raise HarnessError(f"embedded {state['backend']} exited during start-up", f"see {logs[0]}")
         time.sleep(0.2)
@@ -226,27 +215,7 @@ def terminate(state: dict[str, Any]) -> None:
     if state.get("container"):
         subprocess.run(["docker", "rm", "-f", state["container"]], capture_output=True)
         return
-    pid = state.get("pid")
-    if not _pid_alive(pid):
-        return
-    for sig, wait in ((signal.SIGTERM, 10.0), (signal.SIGKILL, 5.0)):
-        try:
-            os.killpg(pid, sig)
-        except ProcessLookupError:
-            return
-        deadline = time.time() + wait
-        while time.time() < deadline:
-            if not _pid_alive(pid) or _reaped(pid):
-                return
-            time.sleep(0.1)
-
-
-def _reaped(pid: int) -> bool:
-    try:
-        done, _ = os.waitpid(pid, os.WNOHANG)
-        return done == pid
-    except ChildProcessError:
-        return False
+    stop_group(state.get("pid"), signal.SIGTERM, 10.0)
 
 
 def stop() -> dict[str, Any] | None:

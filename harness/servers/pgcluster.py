@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from harness.errors import HarnessError
+from harness.processes import pid_alive, stop_group
 from harness.servers import documentdb as dd
 
 PLAIN_SETTINGS = {
@@ -53,7 +54,7 @@ class Cluster:
         return f"postgresql://{self.user}@127.0.0.1:{self.port}/{database}"
 
     def stop(self) -> None:
-        dd.stop_pid(self.pid, signal.SIGINT)
+        stop_group(self.pid, signal.SIGINT)
 
 
 def start(data: Path, settings: dict[str, str], *, pg_bin: Path, auth: tuple[str, str] | None = None,
@@ -83,7 +84,7 @@ def start(data: Path, settings: dict[str, str], *, pg_bin: Path, auth: tuple[str
     pg_user = auth[0] if auth else "postgres"
     deadline = time.time() + timeout
     while not dd._pg_ready(build_, pg_port, pg_user):  # type: ignore[arg-type]
-        if not dd.pid_alive(pid) or time.time() > deadline:
+        if not pid_alive(pid) or time.time() > deadline:
             raise dd._fail("the embedded PostgreSQL cluster did not start", log, [pid])
         time.sleep(0.2)
     return Cluster(pid=pid, port=pg_port, pgdata=pgdata, log=log, user=pg_user)
