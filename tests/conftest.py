@@ -114,17 +114,20 @@ def _capabilities(request: pytest.FixtureRequest) -> None:
         pytest.skip(f"{srv.caps.server} lacks: " + "; ".join(DESCRIPTIONS.get(c, c) for c in missing))
 
 
-_LOADED: dict[tuple[str, str, float], str] = {}
+_LOADED: dict[tuple[str, str, float, str], str] = {}
 
 
 @pytest.fixture(scope="session")
 def loaded(server: Server) -> Callable[..., Database]:
-    """`loaded("masterx", scale=0.02)` loads a system once per server and returns its database."""
+    """`loaded("masterx", scale=0.02)` loads a system once per server and returns its database.
 
-    def get(system: str, scale: float = 0.02) -> Database:
-        key = (server.origin, system, scale)
+    Tests that change the data (benches write, purges delete) pass a `purpose` and get a copy of
+    their own, so tests that check exact counts and contents read pristine data."""
+
+    def get(system: str, scale: float = 0.02, purpose: str = "") -> Database:
+        key = (server.origin, system, scale, purpose)
         if key not in _LOADED:
-            db_name = f"t_{system}_{str(scale).replace('.', '_')}"
+            db_name = f"t_{system}_{str(scale).replace('.', '_')}" + (f"_{purpose}" if purpose else "")
             params = loader.LoadParams(system=system, database=db_name, seed=TEST_SEED, scale=scale, as_of=AS_OF,
                                        batch_size=200, workers=2)
             loader.run(server, load_system(system), params, drop=True, progress=False)

@@ -30,7 +30,7 @@ def reports(out: Path) -> dict[str, Path]:
 def test_each_system_benches_reads_and_writes_end_to_end(system, server: Server, loaded, cli, tmp_path) -> None:
     if system not in system_names():
         pytest.skip(f"fixtures/{system}.py does not exist yet")
-    db = loaded(system, SCALE)
+    db = loaded(system, SCALE, purpose="writes")
     out = tmp_path / "r"
     res = cli("bench", system, "--uri", server.uri, "--db", db.name, "--duration", "5s", "--users", "4",
               "--warmup", "2", "--no-metrics", "--out", str(out))
@@ -78,7 +78,7 @@ def test_each_system_benches_reads_and_writes_end_to_end(system, server: Server,
 
 
 def test_writes_need_a_generated_database_or_the_flag(server: Server, loaded, cli, tmp_path) -> None:
-    src = loaded("masterx", SCALE)
+    src = loaded("masterx", SCALE, purpose="writes")
     foreign = server.client()[f"foreign_{secrets.token_hex(3)}"]
     foreign.users.insert_many(list(src.users.find({}, {"_id": 0}).limit(50)))  # no harness_meta: not ours
     workload = tmp_path / "write.py"
@@ -120,7 +120,7 @@ Nobody = WORKLOAD.locust_user()
 
 
 def test_a_query_that_hits_no_data_is_vacuous_not_a_pass(server: Server, loaded, cli, tmp_path) -> None:
-    db = loaded("masterx", SCALE)
+    db = loaded("masterx", SCALE, purpose="writes")
     workload = tmp_path / "vacuous.py"
     workload.write_text(VACUOUS)
     res = cli("bench", "masterx", "--uri", server.uri, "--db", db.name, "--workload", str(workload),
@@ -133,7 +133,7 @@ def test_a_query_that_hits_no_data_is_vacuous_not_a_pass(server: Server, loaded,
 
 
 def test_default_run_extends_until_every_operation_has_its_samples(server: Server, loaded, cli, tmp_path) -> None:
-    db = loaded("masterx", SCALE)
+    db = loaded("masterx", SCALE, purpose="writes")
     workload = tmp_path / "point.py"
     workload.write_text(POINT_READ)
     res = cli("bench", "masterx", "--uri", server.uri, "--db", db.name, "--workload", str(workload),
@@ -150,7 +150,7 @@ def test_default_run_extends_until_every_operation_has_its_samples(server: Serve
 
 
 def test_tiny_sla_fails_with_exit_1(server: Server, loaded, cli, tmp_path) -> None:
-    db = loaded("masterx", SCALE)
+    db = loaded("masterx", SCALE, purpose="writes")
     workload = tmp_path / "point.py"
     workload.write_text(POINT_READ)  # fast on every server: enough samples for a p95
     res = cli("bench", "masterx", "--uri", server.uri, "--db", db.name, "--workload", str(workload),
@@ -190,7 +190,7 @@ Probe = WORKLOAD.locust_user()
 
 @pytest.mark.needs("explain")
 def test_index_check_catches_a_query_on_an_unindexed_field(server: Server, loaded, cli, tmp_path) -> None:
-    db = loaded("masterx", SCALE)
+    db = loaded("masterx", SCALE, purpose="writes")
     workload = tmp_path / "probe.py"
     workload.write_text(UNINDEXED)
     res = cli("bench", "masterx", "--uri", server.uri, "--db", db.name, "--workload", str(workload),

@@ -36,7 +36,7 @@ def _run(cli, server: Server, db: str, out: Path, *extra: str):
 
 
 def test_compare_and_baseline_gate(server: Server, loaded, cli, tmp_path) -> None:
-    db = loaded("masterx", 0.02).name
+    db = loaded("masterx", 0.02, purpose="writes").name
     out = tmp_path / "reports"
     first = _run(cli, server, db, out)
     assert first.returncode == 0, first.stderr

@@ -29,7 +29,7 @@ def _check(record: dict, workers: int) -> None:
 
 
 def test_master_and_two_local_workers_merge_histograms(server: Server, loaded, cli, tmp_path) -> None:
-    db = loaded("masterx", 0.02)
+    db = loaded("masterx", 0.02, purpose="writes")
     workload = tmp_path / "point.py"
     workload.write_text(POINT_READ)
     t0 = time.monotonic()
@@ -42,7 +42,7 @@ def test_master_and_two_local_workers_merge_histograms(server: Server, loaded, c
 
 
 def test_remote_workers_join_with_only_the_master_address(server: Server, loaded, cli, tmp_path) -> None:
-    db = loaded("masterx", 0.02)
+    db = loaded("masterx", 0.02, purpose="writes")
     workload = tmp_path / "point.py"
     workload.write_text(POINT_READ)
     port = free_port()

@@ -44,7 +44,7 @@ def _locust(*args: str, timeout: float = 180) -> subprocess.CompletedProcess[str
 
 
 def test_plain_locust_and_harness_bench_agree(server: Server, loaded, cli, tmp_path) -> None:
-    db = loaded("masterx", 0.02)
+    db = loaded("masterx", 0.02, purpose="writes")
     workload = tmp_path / "generous.py"
     workload.write_text(GENEROUS)
     out_l, out_h = tmp_path / "locust", tmp_path / "harness"
@@ -68,7 +68,7 @@ def test_plain_locust_and_harness_bench_agree(server: Server, loaded, cli, tmp_p
 
 
 def test_locust_web_ui_serves_sla_and_live_verdict(server: Server, loaded, tmp_path) -> None:
-    db = loaded("masterx", 0.02)
+    db = loaded("masterx", 0.02, purpose="writes")
     workload = tmp_path / "generous.py"
     workload.write_text(GENEROUS)
     port = free_port()

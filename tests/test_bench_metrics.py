@@ -32,7 +32,7 @@ def _samples(text: str, name: str) -> list[str]:
 
 
 def test_push_success_then_failure_keeps_last_success(server: Server, loaded, cli, tmp_path, pushgateway) -> None:
-    db = loaded("masterx", 0.02)
+    db = loaded("masterx", 0.02, purpose="writes")
     workload = tmp_path / "point.py"
     workload.write_text(POINT_READ)
     common = ("bench", "masterx", "--uri", server.uri, "--db", db.name, "--workload", str(workload), "--requests",
@@ -57,7 +57,7 @@ def test_push_success_then_failure_keeps_last_success(server: Server, loaded, cl
 
 
 def test_unreachable_pushgateway_warns_and_keeps_the_verdict(server: Server, loaded, cli, tmp_path) -> None:
-    db = loaded("masterx", 0.02)
+    db = loaded("masterx", 0.02, purpose="writes")
     workload = tmp_path / "point.py"
     workload.write_text(POINT_READ)
     res = cli("bench", "masterx", "--uri", server.uri, "--db", db.name, "--workload", str(workload), "--requests",

@@ -77,7 +77,7 @@ def _has_data(series: list[dict]) -> bool:
                     reason="mongodump/mongorestore not built: run scripts/setup-tools.sh")
 def test_dashboard_queries_return_data_from_real_prometheus(server: Server, loaded, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     promstack.need("prometheus", "prometheus-pushgateway", "promtool")
-    db = loaded("masterx", 0.02)
+    db = loaded("masterx", 0.02, purpose="ops")
     scratch = f"{SCRATCH_PREFIX}metrics_stack"
     store, out = tmp_path / "store", tmp_path / "reports"
     bench_port = free_port()

@@ -172,7 +172,7 @@ def test_every_index_kind_agrees_across_load_check_and_restore(server: Server, t
 
 
 def test_the_example_benches(server: Server, loaded, tmp_path: Path) -> None:
-    db = loaded("foodcourt", 0.02)
+    db = loaded("foodcourt", 0.02, purpose="writes")
     out = tmp_path / "r"
     r = run_cli("bench", "foodcourt", "--uri", server.uri, "--db", db.name, "--duration", "3s", "--requests",
                 "300", "--users", "2", "--no-metrics", "--out", str(out))
