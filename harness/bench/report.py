@@ -71,8 +71,10 @@ def write_html(path: Path, run: BenchRun) -> Path:
 
 
 def write_junit(path: Path, run: BenchRun) -> Path:
-    """One testcase per operation (failing, vacuous or index breach: failure; inconclusive or
-    not run: skipped with the reason), one per judged KPI, one per regression."""
+    """One testcase per operation (failing or vacuous: failure; inconclusive or not run: skipped
+    with the reason; an index finding fails it only when the index KPI failed, else it is in its
+    output), one per judged KPI; regressions fail the operation that regressed. Failures exist
+    exactly when the verdict fails."""
     v = run.verdict
     cases: list[tuple[str, str, str, str]] = []  # (name, outcome, message, system-out)
     regressed = {r.query: r for r in v.regressions}
@@ -85,7 +87,12 @@ def write_junit(path: Path, run: BenchRun) -> Path:
             continue
         problems = [f"{q.status}: {q.reason}"] if q.status in ("fail", "vacuous") else []
         if q.index_breach and v.index_checked and not (q.status == "fail" and "is not used" in q.reason):
-            problems.append(q.index_breach)
+            # the run's index KPI judges index findings: a query fails for one only when that KPI
+            # failed (the verdict names it), so JUnit agrees with the verdict and the exit code
+            if v.index_kpi.passed is False:
+                problems.append(q.index_breach)
+            else:
+                out += f"\nfinding: {q.index_breach}"
         if q.name in regressed:
             problems.append(regressed[q.name].message(v.baseline or "?"))
         cases.append((q.name, "failure" if problems else "pass", "; ".join(problems), out))
