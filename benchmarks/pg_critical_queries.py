@@ -17,7 +17,6 @@ import argparse
 import json
 import random
 import sys
-import tempfile
 import time
 from datetime import datetime
 from pathlib import Path
@@ -59,18 +58,10 @@ def main() -> int:
     ap.add_argument("--scale", type=float, default=1.0)
     ap.add_argument("--runs", type=int, default=300)
     args = ap.parse_args()
-    cluster = None
-    uri = args.uri
-    if uri is None:
-        from harness.servers import pgcluster
+    from harness.servers import pgcluster
 
-        cluster = pgcluster.launch_plain(Path(tempfile.mkdtemp(prefix="harness-pgq-")))
-        uri = f"postgresql://{cluster.user}@127.0.0.1:{cluster.port}/"
-    try:
+    with pgcluster.given_or_throwaway(args.uri, "harness-pgq-") as uri:
         return run(uri, args.scale, args.runs)
-    finally:
-        if cluster is not None:
-            cluster.stop()
 
 
 def run(uri: str, scale: float, runs: int) -> int:

@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import multiprocessing as mp
 import sys
-import tempfile
 import time
 from datetime import datetime
 from pathlib import Path
@@ -89,19 +88,11 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--batch-size", type=int, default=1000)
     args = ap.parse_args()
-    cluster = None
-    uri = args.uri
-    if uri is None:
-        from harness.servers import pgcluster
+    from harness.servers import pgcluster
 
-        cluster = pgcluster.launch_plain(Path(tempfile.mkdtemp(prefix="harness-pgbench-")))
-        uri = f"postgresql://{cluster.user}@127.0.0.1:{cluster.port}/"
-    try:
+    with pgcluster.given_or_throwaway(args.uri, "harness-pgbench-") as uri:
         raw_data, raw_total, raw_rows = raw_copy(uri, args.scale, args.workers, args.batch_size)
         h_data, h_total, h_rows = harness_load(uri, args.scale, args.workers, args.batch_size)
-    finally:
-        if cluster is not None:
-            cluster.stop()
     assert raw_rows == h_rows, (raw_rows, h_rows)
     print(f"BMD on PostgreSQL, scale {args.scale:g}: {h_rows:,} rows, {args.workers} workers, "
           f"batches of {args.batch_size}")

@@ -8,9 +8,12 @@ The cluster's data directory is kept across restarts. Under root it runs as the 
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import signal
+import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -97,3 +100,17 @@ def launch_plain(data: Path, *, timeout: float = 60.0) -> Cluster:
         raise HarnessError("PostgreSQL 15 is not installed here",
                            "run scripts/setup.sh as root, or pass --uri postgresql://...")
     return start(data, PLAIN_SETTINGS, pg_bin=build_.pg_bin, timeout=timeout)
+
+
+@contextlib.contextmanager
+def given_or_throwaway(uri: str | None, prefix: str = "harness-pg-") -> Iterator[str]:
+    """`uri` as it is, else a plain cluster in a temporary directory for the block, then stopped
+    (the benchmarks' "--uri or a cluster of their own")."""
+    if uri is not None:
+        yield uri
+        return
+    cluster = launch_plain(Path(tempfile.mkdtemp(prefix=prefix)))
+    try:
+        yield f"postgresql://{cluster.user}@127.0.0.1:{cluster.port}/"
+    finally:
+        cluster.stop()
